@@ -39,6 +39,7 @@ export function writeSection(suite: string, markdown: string): void {
     : '# Benchmark results\n\nEach section is rewritten by its suite (`npm run bench <suite>`); the machines are noisy, so every figure is a median of several runs and comparisons are ratios within one run.\n';
   const i = doc.indexOf(start);
   const j = doc.indexOf(end);
-  doc = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  doc =
+    i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(RESULTS, doc);
 }

@@ -29,7 +29,7 @@ describe('local servers', () => {
         msg = await ch.get(queue, { noAck: true });
         if (!msg) await new Promise((r) => setTimeout(r, 20));
       }
-      expect(msg && msg.content.toString()).toBe('ping');
+      expect(msg ? msg.content.toString() : undefined).toBe('ping');
     } finally {
       await conn.close();
     }
