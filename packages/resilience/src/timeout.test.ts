@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { Deadline } from './deadline.js';
+import { DeadlineExceededError, TimeoutError } from './errors.js';
+import { TestClock } from './test-clock.test-support.js';
+import { timeout } from './timeout.js';
+
+const never = () => new Promise<never>(() => {});
+
+describe('timeout', () => {
+  it('rejects at the limit with a TimeoutError naming the operation and the milliseconds', async () => {
+    const clock = new TestClock();
+    const policy = timeout(100, { name: 'inventory.check', clock });
+    const call = policy.execute(never);
+    const seen = expect(call).rejects.toMatchObject({
+      name: 'TimeoutError',
+      code: 'deadline_exceeded',
+      reason: 'RESILIENCE_TIMEOUT',
+      operation: 'inventory.check',
+      timeoutMs: 100,
+      message: 'inventory.check timed out after 100 ms',
+    });
+    await clock.advance(99);
+    expect(policy.metrics().timeouts).toBe(0);
+    await clock.advance(1);
+    await seen;
+    expect(policy.metrics()).toMatchObject({ calls: 1, timeouts: 1, pending: 0 });
+  });
+
+  it('aborts the signal of a timed-out operation, with the TimeoutError as reason', async () => {
+    const clock = new TestClock();
+    let signal: AbortSignal | undefined;
+    const call = timeout(50, { clock }).execute((ctx) => {
+      signal = ctx.signal;
+      return never();
+    });
+    call.catch(() => {});
+    expect(signal?.aborted).toBe(false);
+    await clock.advance(50);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(TimeoutError);
+    await expect(call).rejects.toBe(signal?.reason);
+  });
+
+  it('aggressive: settles at the limit even when the operation ignores its signal', async () => {
+    const clock = new TestClock();
+    let finished = false;
+    const call = timeout(10, { clock }).execute(async () => {
+      await new Promise((r) => clock.setTimeout(() => r(undefined), 1_000));
+      finished = true;
+      return 'late';
+    });
+    const result = call.then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof TimeoutError ? 'timed out' : 'other'),
+    );
+    await clock.advance(10);
+    expect(await result).toBe('timed out');
+    expect(finished).toBe(false);
+    await clock.advance(1_000);
+    expect(finished).toBe(true);
+  });
+
+  it('cooperative: waits for the operation to stop, then reports the timeout with its error as cause', async () => {
+    const clock = new TestClock();
+    let settled = false;
+    const call = timeout(10, { clock, strategy: 'cooperative' }).execute(
+      ({ signal }) =>
+        new Promise((_, reject) => {
+          // Stops 5 ms after being asked to.
+          signal.addEventListener('abort', () => clock.setTimeout(() => reject(new Error('stopped')), 5));
+        }),
+    );
+    call.then(
+      () => {},
+      () => {
+        settled = true;
+      },
+    );
+    await clock.advance(10);
+    expect(settled).toBe(false);
+    await clock.advance(5);
+    expect(settled).toBe(true);
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).cause).toEqual(new Error('stopped'));
+  });
+
+  it('cooperative: returns the value of an operation that finished despite the abort', async () => {
+    const clock = new TestClock();
+    const call = timeout(10, { clock, strategy: 'cooperative' }).execute(
+      () => new Promise((r) => clock.setTimeout(() => r('done anyway'), 20)),
+    );
+    await clock.advance(20);
+    await expect(call).resolves.toBe('done anyway');
+  });
+
+  it('times each call out at its own limit although all share one timer', async () => {
+    const clock = new TestClock();
+    const policy = timeout(100, { clock });
+    const outcomes: string[] = [];
+    const track = (name: string, p: Promise<unknown>) =>
+      p.then(
+        () => outcomes.push(`${name} ok @${clock.now()}`),
+        () => outcomes.push(`${name} timeout @${clock.now()}`),
+      );
+    void track('a', policy.execute(never));
+    await clock.advance(30);
+    void track(
+      'b',
+      policy.execute(() => new Promise((r) => clock.setTimeout(() => r(1), 20))),
+    );
+    await clock.advance(20);
+    void track('c', policy.execute(never));
+    await clock.advance(200);
+    expect(outcomes).toEqual(['b ok @50', 'a timeout @100', 'c timeout @150']);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('passes values and errors of synchronous operations through', async () => {
+    const policy = timeout(100, { clock: new TestClock() });
+    await expect(policy.execute(() => 41 + 1)).resolves.toBe(42);
+    await expect(
+      policy.execute(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
+    expect(policy.metrics().pending).toBe(0);
+  });
+
+  it('uses the deadline when it is tighter and raises DeadlineExceededError', async () => {
+    const clock = new TestClock();
+    const policy = timeout(1_000, { clock, name: 'op' });
+    const call = policy.execute(never, { deadline: Deadline.after(30, clock) });
+    const seen = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
+    await clock.advance(30);
+    await seen;
+  });
+
+  it('fails at once without running the operation when the deadline has passed', async () => {
+    const clock = new TestClock();
+    const deadline = Deadline.after(10, clock);
+    await clock.advance(10);
+    let ran = false;
+    await expect(
+      timeout(1_000, { clock }).execute(
+        () => {
+          ran = true;
+        },
+        { deadline },
+      ),
+    ).rejects.toMatchObject({ reason: 'RESILIENCE_DEADLINE_EXCEEDED' });
+    expect(ran).toBe(false);
+  });
+
+  it('narrows the deadline the operation sees to its own limit', async () => {
+    const clock = new TestClock(1_000);
+    const policy = timeout(200, { clock });
+    const loose = await policy.execute((ctx) => ctx.deadline?.remaining(), {
+      deadline: Deadline.after(5_000, clock),
+    });
+    expect(loose).toBe(200);
+    const tight = await policy.execute((ctx) => ctx.deadline?.remaining(), {
+      deadline: Deadline.after(50, clock),
+    });
+    expect(tight).toBe(50);
+    expect(await policy.execute((ctx) => ctx.deadline?.remaining())).toBe(200);
+  });
+
+  it("forwards the caller's abort to the operation's signal and stops listening after the call", async () => {
+    const clock = new TestClock();
+    const caller = new AbortController();
+    let inner: AbortSignal | undefined;
+    const call = timeout(1_000, { clock }).execute(({ signal }) => {
+      inner = signal;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    }, caller.signal);
+    caller.abort(new Error('user left'));
+    await expect(call).rejects.toThrow('user left');
+    expect(inner?.aborted).toBe(true);
+  });
+
+  it('applies only the deadline when the limit is Infinity', async () => {
+    const clock = new TestClock();
+    const policy = timeout(Number.POSITIVE_INFINITY, { clock });
+    await expect(policy.execute(() => 'no limit')).resolves.toBe('no limit');
+    const call = policy.execute(never, { deadline: Deadline.after(5, clock) });
+    const seen = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
+    await clock.advance(5);
+    await seen;
+  });
+
+  it('emits onTimeout and stops emitting after the disposer runs', async () => {
+    const clock = new TestClock();
+    const policy = timeout(5, { clock, name: 'x' });
+    const events: unknown[] = [];
+    const dispose = policy.onTimeout((e) => events.push(e));
+    policy.execute(never).catch(() => {});
+    await clock.advance(5);
+    dispose();
+    policy.execute(never).catch(() => {});
+    await clock.advance(5);
+    expect(events).toEqual([{ policy: 'x', timeoutMs: 5, byDeadline: false }]);
+  });
+
+  it('rejects a limit that is not positive', () => {
+    expect(() => timeout(0)).toThrow(RangeError);
+    expect(() => timeout(-1)).toThrow(RangeError);
+  });
+});
