@@ -116,6 +116,24 @@ export function grpcCodeName(code: number | string): string {
   return GRPC_NAMES.includes(upper) ? upper : 'UNKNOWN';
 }
 
+const perRegistryState = new WeakMap<Registry, Map<string, unknown>>();
+
+/**
+ * State shared by every binding of one kind on one registry and prefix
+ * (the collectors registered once, the sources they read), made on first use.
+ * @internal
+ */
+export function perRegistry<T>(metrics: Metrics, kind: string, make: () => T): T {
+  let byKey = perRegistryState.get(metrics.registry);
+  if (byKey === undefined) {
+    byKey = new Map();
+    perRegistryState.set(metrics.registry, byKey);
+  }
+  const key = `${kind}\u0000${metrics.prefix}`;
+  if (!byKey.has(key)) byKey.set(key, make());
+  return byKey.get(key) as T;
+}
+
 /**
  * Registers a metric, or returns the one of that name already on the
  * registry (two `createMetrics` or bindings on one registry share families).

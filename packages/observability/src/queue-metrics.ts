@@ -1,7 +1,7 @@
 import type { Disposer } from '@sluice/resilience';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { invalidOption } from './invalid-options.js';
-import { ensureMetric, type Metrics } from './metrics.js';
+import { ensureMetric, type Metrics, perRegistry } from './metrics.js';
 
 /** The state of one queue (or subscription) at scrape time. */
 export interface QueueStats {
@@ -36,33 +36,19 @@ interface QueueFamilies {
   readonly sources: Set<QueueSource>;
 }
 
-const byRegistry = new WeakMap<Registry, Map<string, QueueFamilies>>();
-
 function familiesOf(metrics: Metrics): QueueFamilies {
-  let byPrefix = byRegistry.get(metrics.registry);
-  if (!byPrefix) byRegistry.set(metrics.registry, (byPrefix = new Map()));
-  const existing = byPrefix.get(metrics.prefix);
-  if (existing) return existing;
+  return perRegistry(metrics, 'queues', () => registerFamilies(metrics));
+}
+
+function registerFamilies(metrics: Metrics): QueueFamilies {
   const sources = new Set<QueueSource>();
   const families: QueueFamilies = { sources };
-  byPrefix.set(metrics.prefix, families);
 
   const registry = metrics.registry;
   const p = metrics.prefix;
-  const errors = ensureMetric(
-    registry,
-    `${p}metrics_collect_errors_total`,
-    () =>
-      new Counter<'collector'>({
-        name: `${p}metrics_collect_errors_total`,
-        help: 'Scrape-time collectors that failed (their series are missing from that scrape).',
-        labelNames: ['collector'],
-        registers: [registry],
-      }),
-  );
-
-  // The three gauges are collected concurrently in one scrape: share one
-  // read of every source among them.
+  // The gauges and the error counter are collected concurrently in one
+  // scrape: they share one read of every source (the counter waits for it,
+  // so a failure shows in the same scrape).
   let pending: Promise<(readonly [QueueSource, readonly QueueStats[]])[]> | undefined;
   const read = () => {
     pending ??= Promise.all(
@@ -79,6 +65,20 @@ function familiesOf(metrics: Metrics): QueueFamilies {
     });
     return pending;
   };
+  const errors = ensureMetric(
+    registry,
+    `${p}metrics_collect_errors_total`,
+    () =>
+      new Counter<'collector'>({
+        name: `${p}metrics_collect_errors_total`,
+        help: 'Scrape-time collectors that failed (their series are missing from that scrape).',
+        labelNames: ['collector'],
+        registers: [registry],
+        async collect() {
+          await read();
+        },
+      }),
+  );
   const gauge = (name: string, help: string, pick: (s: QueueStats) => number) =>
     ensureMetric(
       registry,

@@ -10,9 +10,9 @@ import type {
   RetryMetrics,
   TimeoutMetrics,
 } from '@sluice/resilience';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { invalidOption } from './invalid-options.js';
-import { ensureMetric, type Metrics } from './metrics.js';
+import { ensureMetric, type Metrics, perRegistry } from './metrics.js';
 import { ObservabilityReasons } from './reasons.js';
 
 /** What {@link bindResilienceMetrics} reports on: a policy (a pipeline included), a retry budget, or several. */
@@ -40,9 +40,6 @@ function* leaves(snapshot: Snapshot): Generator<Snapshot> {
     yield snapshot;
   }
 }
-
-/** Per registry and prefix: the bindings its resilience collectors read at scrape time. */
-const bindingsByRegistry = new WeakMap<Registry, Map<string, Set<Binding>>>();
 
 /** The counters and gauges one scrape fills, from every binding's snapshots. */
 interface Families {
@@ -110,15 +107,13 @@ function fill(f: Families, bindings: Iterable<Binding>): void {
   }
 }
 
+/** The bindings the resilience collectors of `metrics`' registry read at scrape time (registered on first use). */
 function bindingsOf(metrics: Metrics): Set<Binding> {
-  let byPrefix = bindingsByRegistry.get(metrics.registry);
-  if (!byPrefix) bindingsByRegistry.set(metrics.registry, (byPrefix = new Map()));
-  let bindings = byPrefix.get(metrics.prefix);
-  if (bindings) return bindings;
-  const set = new Set<Binding>();
-  bindings = set;
-  byPrefix.set(metrics.prefix, set);
+  return perRegistry(metrics, 'resilience', () => registerFamilies(metrics));
+}
 
+function registerFamilies(metrics: Metrics): Set<Binding> {
+  const set = new Set<Binding>();
   const registry = metrics.registry;
   const registers = [registry];
   const p = metrics.prefix;
