@@ -89,12 +89,22 @@ describe('README', () => {
     const exporter = new InMemorySpanExporter();
     const tracing = setupTracing({ serviceName: 'test', exporter });
     const event = { id: 'evt-1' };
-    const { span, headers } = startProducerSpan({ system: 'rabbitmq', destination: 'orders', messageId: event.id });
+    const { span, headers } = startProducerSpan({
+      system: 'rabbitmq',
+      destination: 'orders',
+      messageId: event.id,
+    });
     span.end();
     const msg = { id: event.id, headers };
     const handle = async (m: typeof msg) => m.id;
     await withConsumerSpan(
-      { system: 'rabbitmq', destination: 'orders', messageId: msg.id, headers: msg.headers, consumerGroup: 'payment' },
+      {
+        system: 'rabbitmq',
+        destination: 'orders',
+        messageId: msg.id,
+        headers: msg.headers,
+        consumerGroup: 'payment',
+      },
       () => handle(msg),
     );
     await tracing.forceFlush();
@@ -119,6 +129,8 @@ describe('README', () => {
       'sluice_http_requests_total{side="server",method="GET",route="/api/v1/inventory/:id",status="200",service="inventory"} 1',
     );
     expect(body).toContain('sluice_retry_retries_total{name="payment",policy="retry",service="inventory"} 0');
-    expect(body).toContain('sluice_queue_depth{system="postgresql",queue="email.send",service="inventory"} 3');
+    expect(body).toContain(
+      'sluice_queue_depth{system="postgresql",queue="email.send",service="inventory"} 3',
+    );
   });
 });
