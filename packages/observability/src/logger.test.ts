@@ -156,7 +156,7 @@ describe('createLogger', () => {
       } catch (e) {
         error = e;
       }
-      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTIONS);
+      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTION);
     }
   });
 });

@@ -49,7 +49,7 @@ export function logCorrelationFields(): Record<string, string | number | boolean
  * `runWithLogContext` (`request_id`, `correlation_id`, …). Errors logged as
  * `{ err }` keep a `SluiceError`'s `code`, `reason` and `details`.
  *
- * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTIONS` for an empty service or unknown level.
+ * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTION` for an empty service or unknown level.
  * @example
  * ```ts
  * const log = createLogger({ service: 'order', level: 'info' });

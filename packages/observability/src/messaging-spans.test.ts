@@ -166,7 +166,7 @@ describe('messaging spans', () => {
       } catch (e) {
         error = e;
       }
-      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTIONS);
+      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTION);
     }
   });
 });

@@ -124,7 +124,7 @@ function baseAttributes(where: string, options: MessagingSpanOptions, operationT
  * and returns the trace headers to store with the message. Uses only
  * `@opentelemetry/api`.
  *
- * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTIONS` for an empty `system` or `destination`.
+ * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTION` for an empty `system` or `destination`.
  * @example
  * ```ts
  * const { span, headers } = startProducerSpan({ system: 'rabbitmq', destination: 'orders', messageId: event.id });
@@ -159,7 +159,7 @@ export function startProducerSpan(options: ProducerSpanOptions): ProducerSpan {
  * message without (or with a malformed) `traceparent` gets a span under the
  * active context, with no link. Uses only `@opentelemetry/api`.
  *
- * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTIONS` for an empty `system` or `destination`.
+ * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTION` for an empty `system` or `destination`.
  */
 export function startConsumerSpan(options: ConsumerSpanOptions): ConsumerSpan {
   const operation = options.operation ?? 'process';

@@ -136,7 +136,7 @@ describe('bindQueueMetrics', () => {
       } catch (e) {
         error = e;
       }
-      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTIONS);
+      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTION);
     }
   });
 });

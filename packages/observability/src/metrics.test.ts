@@ -132,7 +132,7 @@ describe('createMetrics', () => {
       } catch (e) {
         error = e;
       }
-      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTIONS);
+      expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTION);
     }
     expect(createMetrics({ prefix: '' }).prefix).toBe('');
   });

@@ -149,7 +149,7 @@ export function ensureMetric<M extends Metric>(registry: Registry, name: string,
  * are listed in the package README; labels are kept to bounded sets (route
  * templates, not paths).
  *
- * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTIONS` for a bad prefix or buckets.
+ * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTION` for a bad prefix or buckets.
  * @example
  * ```ts
  * const metrics = createMetrics({ defaultLabels: { service: 'order' } });

@@ -110,7 +110,7 @@ function registerFamilies(metrics: Metrics): QueueFamilies {
  * `collect` when the registry is scraped.
  *
  * @returns a disposer that removes this source.
- * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTIONS` for an empty system or a missing collect.
+ * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTION` for an empty system or a missing collect.
  * @example
  * ```ts
  * bindQueueMetrics(metrics, { system: 'postgresql', collect: () => queue.stats() });

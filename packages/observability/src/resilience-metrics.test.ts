@@ -183,19 +183,19 @@ describe('bindResilienceMetrics', () => {
     const cases: [() => unknown, string][] = [
       [
         () => bindResilienceMetrics(metrics, '', circuitBreaker()),
-        ObservabilityReasons.OBSERVABILITY_INVALID_OPTIONS,
+        ObservabilityReasons.OBSERVABILITY_INVALID_OPTION,
       ],
       [
         () => bindResilienceMetrics(metrics, 'x', {} as never),
-        ObservabilityReasons.OBSERVABILITY_UNSUPPORTED_POLICY,
+        ObservabilityReasons.OBSERVABILITY_NOT_A_POLICY,
       ],
       [
         () => bindResilienceMetrics(metrics, 'x', [circuitBreaker(), { metrics: () => 42 } as never]),
-        ObservabilityReasons.OBSERVABILITY_UNSUPPORTED_POLICY,
+        ObservabilityReasons.OBSERVABILITY_NOT_A_POLICY,
       ],
       [
         () => bindResilienceMetrics(metrics, 'x', null as never),
-        ObservabilityReasons.OBSERVABILITY_UNSUPPORTED_POLICY,
+        ObservabilityReasons.OBSERVABILITY_NOT_A_POLICY,
       ],
     ];
     for (const [fn, reason] of cases) {

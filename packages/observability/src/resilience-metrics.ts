@@ -185,8 +185,8 @@ function isSource(value: unknown): value is ResilienceSource {
  * before binding, and no listener is left behind.
  *
  * @returns a disposer that stops reporting this binding.
- * @throws SluiceError `invalid_argument`: `OBSERVABILITY_INVALID_OPTIONS` for an empty name,
- *   `OBSERVABILITY_UNSUPPORTED_POLICY` for something that is not a policy or budget.
+ * @throws SluiceError `invalid_argument`: `OBSERVABILITY_INVALID_OPTION` for an empty name,
+ *   `OBSERVABILITY_NOT_A_POLICY` for something that is not a policy or budget.
  * @example
  * ```ts
  * const inventory = pipeline(bulkhead({ maxConcurrent: 20 }), circuitBreaker(), retry(), timeout(1_000));
@@ -205,7 +205,7 @@ export function bindResilienceMetrics(
     if (!isSource(s))
       throw new SluiceError({
         code: 'invalid_argument',
-        reason: ObservabilityReasons.OBSERVABILITY_UNSUPPORTED_POLICY,
+        reason: ObservabilityReasons.OBSERVABILITY_NOT_A_POLICY,
         message: `bindResilienceMetrics: sources[${i}] is not a @sluice/resilience policy or retry budget`,
         details: {
           violations: [{ field: `sources[${i}]`, message: 'needs a metrics() method returning { kind }' }],

@@ -98,7 +98,7 @@ describe('setupTracing', () => {
   it('refuses a second setup until the first is shut down, then accepts one', async () => {
     tracing = setupTracing({ serviceName: 'first' });
     expect(reasonOf(() => setupTracing({ serviceName: 'second' }))).toBe(
-      `failed_precondition/${ObservabilityReasons.OBSERVABILITY_TRACING_INSTALLED}`,
+      `already_exists/${ObservabilityReasons.OBSERVABILITY_SDK_INSTALLED}`,
     );
     // The first setup is untouched by the refused one.
     expect(tracing.tracer.startSpan('still').isRecording()).toBe(true);
@@ -120,7 +120,7 @@ describe('setupTracing', () => {
       () => setupTracing({ serviceName: 'x', sampler: {} as never }),
     ];
     for (const fn of bad) {
-      expect(reasonOf(fn)).toBe(`invalid_argument/${ObservabilityReasons.OBSERVABILITY_INVALID_OPTIONS}`);
+      expect(reasonOf(fn)).toBe(`invalid_argument/${ObservabilityReasons.OBSERVABILITY_INVALID_OPTION}`);
     }
     let error: unknown;
     try {

@@ -88,8 +88,8 @@ function samplerOf(option: number | Sampler | undefined): Sampler {
  * start recording once it has run. No auto-instrumentation: spans are
  * explicit (auto-instrumentation is unreliable under ESM).
  *
- * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTIONS` for a bad option;
- *   `failed_precondition` / `OBSERVABILITY_TRACING_INSTALLED` when a previous setup was not shut down.
+ * @throws SluiceError `invalid_argument` / `OBSERVABILITY_INVALID_OPTION` for a bad option;
+ *   `already_exists` / `OBSERVABILITY_SDK_INSTALLED` when a previous setup was not shut down.
  * @example
  * ```ts
  * const tracing = setupTracing({ serviceName: 'order', exporter: jsonLinesSpanExporter() });
@@ -131,8 +131,8 @@ export function setupTracing(options: TracingOptions): Tracing {
     if (registered) trace.disable();
     contextManager.disable();
     throw new SluiceError({
-      code: 'failed_precondition',
-      reason: ObservabilityReasons.OBSERVABILITY_TRACING_INSTALLED,
+      code: 'already_exists',
+      reason: ObservabilityReasons.OBSERVABILITY_SDK_INSTALLED,
       message:
         'setupTracing: an OpenTelemetry tracer provider is already installed in this process; shut it down first',
     });
