@@ -57,6 +57,7 @@ export { bindQueueMetrics } from './queue-metrics.js';
 // Errors
 export type { ObservabilityReason } from './reasons.js';
 export { ObservabilityReasons } from './reasons.js';
+export { logResilienceEvents } from './resilience-logs.js';
 export type { ResilienceSource } from './resilience-metrics.js';
 export { bindResilienceMetrics } from './resilience-metrics.js';
 export { endSpan, recordSpanError } from './span-outcome.js';
