@@ -1,19 +1,8 @@
 import { isSluiceError } from '@sluice/errors';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { sample } from './exposition.test-support.js';
 import { createMetrics, grpcCodeName, ObservabilityReasons, renderMetrics } from './index.js';
-
-/** The value of one sample line of the exposition, e.g. `sluice_http_requests_total{...} 2`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelText = line.slice(name.length).match(/^\{(.*)\}/)?.[1] ?? '';
-    const have = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 describe('createMetrics', () => {
   it('counts HTTP requests and observes latency by side, method, route and status', async () => {

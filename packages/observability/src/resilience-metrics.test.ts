@@ -11,19 +11,8 @@ import {
 } from '@sluice/resilience';
 import { createVirtualClock, flushPromises } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
+import { sample } from './exposition.test-support.js';
 import { bindResilienceMetrics, createMetrics, ObservabilityReasons, renderMetrics } from './index.js';
-
-/** The value of one sample line of the exposition whose labels include `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelText = line.slice(name.length).match(/^\{(.*)\}/)?.[1] ?? '';
-    const have = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 const scrape = async (metrics: ReturnType<typeof createMetrics>) => (await renderMetrics(metrics)).body;
 const unavailable = () => new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN' });
