@@ -1,4 +1,5 @@
 import { isSluiceError } from '@sluice/errors';
+import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { sample } from './exposition.test-support.js';
@@ -124,5 +125,37 @@ describe('createMetrics', () => {
       expect(isSluiceError(error) && error.reason).toBe(ObservabilityReasons.OBSERVABILITY_INVALID_OPTION);
     }
     expect(createMetrics({ prefix: '' }).prefix).toBe('');
+  });
+});
+
+describe('recorders under arbitrary input', () => {
+  it('never throw, and the exposition stays well-formed and counts every call', async () => {
+    const metrics = createMetrics();
+    let calls = 0;
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.oneof(fc.integer(), fc.string()),
+        fc.oneof(fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -1)),
+        (method, route, status, durationMs) => {
+          metrics.observeHttpRequest({ side: 'server', method, route, status, durationMs });
+          metrics.observeGrpcCall({ side: 'client', service: route, method, code: status, durationMs });
+          calls++;
+        },
+      ),
+    );
+    const { body } = await renderMetrics(metrics);
+    let total = 0;
+    for (const line of body.split('\n')) {
+      if (line.startsWith('sluice_http_requests_total{'))
+        total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    expect(total).toBe(calls);
+    // Every sample value parses: label escaping kept quotes and newlines inside the braces.
+    for (const line of body.split('\n')) {
+      if (line === '' || line.startsWith('#')) continue;
+      expect(Number.isNaN(Number(line.slice(line.lastIndexOf(' ') + 1)))).toBe(false);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { GrpcStatus } from '@sluice/errors';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client';
 import { invalidOption } from './invalid-options.js';
 
 /** Options of {@link createMetrics}. */
@@ -105,6 +105,9 @@ export interface Metrics {
 
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** Milliseconds to seconds; a negative or non-finite duration (a clock glitch) records as 0 rather than throwing mid-request. */
+const seconds = (ms: number) => (Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0);
 const GRPC_NAMES: readonly string[] = Object.entries(GrpcStatus)
   .sort((a, b) => a[1] - b[1])
   .map(([name]) => name);
@@ -222,14 +225,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   ] as const);
 
   const observeHttpRequest = (o: HttpRequestObservation) => {
-    const labels = { side: o.side, method: o.method.toUpperCase(), route: o.route, status: String(o.status) };
+    const labels = {
+      side: o.side,
+      method: String(o.method).toUpperCase(),
+      route: o.route,
+      status: String(o.status),
+    };
     httpTotal.inc(labels);
-    httpDuration.observe(labels, Math.max(0, o.durationMs) / 1000);
+    httpDuration.observe(labels, seconds(o.durationMs));
   };
   const observeGrpcCall = (o: GrpcCallObservation) => {
     const labels = { side: o.side, service: o.service, method: o.method, code: grpcCodeName(o.code) };
     grpcTotal.inc(labels);
-    grpcDuration.observe(labels, Math.max(0, o.durationMs) / 1000);
+    grpcDuration.observe(labels, seconds(o.durationMs));
   };
 
   return {
@@ -251,41 +259,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeMessage(o) {
       const labels = { system: o.system, destination: o.destination, outcome: o.outcome };
       handled.inc(labels);
-      handling.observe(labels, Math.max(0, o.durationMs) / 1000);
+      handling.observe(labels, seconds(o.durationMs));
     },
     recordSagaState(e) {
       sagaTransitions.inc({ saga: e.saga, state: e.state });
     },
     observeSagaStep(s) {
-      sagaSteps.observe({ saga: s.saga, step: s.step, outcome: s.outcome }, Math.max(0, s.durationMs) / 1000);
+      sagaSteps.observe({ saga: s.saga, step: s.step, outcome: s.outcome }, seconds(s.durationMs));
     },
   };
-}
-
-/**
- * A gauge whose values are set at scrape time by `collect` (async allowed).
- * @internal
- */
-export function collectedGauge<L extends string>(
-  metrics: Metrics,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-  collect: (gauge: Gauge<L>) => void | Promise<void>,
-): Gauge<L> {
-  const full = metrics.prefix + name;
-  return ensureMetric(
-    metrics.registry,
-    full,
-    () =>
-      new Gauge<L>({
-        name: full,
-        help,
-        labelNames,
-        registers: [metrics.registry],
-        collect() {
-          return collect(this);
-        },
-      }),
-  );
 }
