@@ -1,0 +1,23 @@
+/**
+ * `@sluice/messaging`: events, work queues, outbox, inbox and dead letters on
+ * SQLite (embedded), PostgreSQL, NATS JetStream and RabbitMQ.
+ */
+
+export type { MessagingReason } from './reasons.js';
+export { MessagingReasons } from './reasons.js';
+export type {
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  DeadLetterFailure,
+  DeadLetterFilter,
+  DeadLetterStore,
+  Delivery,
+  GroupStats,
+  OutgoingMessage,
+  Priority,
+  Support,
+  Transport,
+  TransportCapabilities,
+} from './transport.js';
+export { WORK_QUEUE_GROUP } from './transport.js';
