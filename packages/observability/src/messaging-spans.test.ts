@@ -103,7 +103,9 @@ describe('messaging spans', () => {
   });
 
   it('gives a message without (or with a broken) traceparent a span with no link', async () => {
-    for (const headers of [undefined, {}, { traceparent: 'not-a-traceparent' }]) {
+    // The messaging transports' delivery headers are Readonly<Record<string, string>>.
+    const broken: Readonly<Record<string, string>> = { traceparent: 'not-a-traceparent' };
+    for (const headers of [undefined, {}, broken]) {
       exporter.reset();
       const { span } = startConsumerSpan({
         system: 'rabbitmq',
