@@ -1,18 +1,82 @@
 import { fileURLToPath } from 'node:url';
-import { loadMigrations, migrateSqlite } from '@sluice/service';
+import { loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
 import Database from 'better-sqlite3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkAvailability } from '../src/application/check-availability.use-case.js';
+import type { InventoryStore } from '../src/application/inventory.store.js';
 import { ReserveStock } from '../src/application/reserve-stock.use-case.js';
 import { expireDueReservations, SettleReservation } from '../src/application/settle-reservation.use-case.js';
 import { InsufficientStockError, UnknownProductError } from '../src/domain/inventory-errors.js';
+import { PgInventoryStore } from '../src/infrastructure/pg-inventory.store.js';
 import { SqliteInventoryStore } from '../src/infrastructure/sqlite-inventory.store.js';
 
-const migrations = loadMigrations(fileURLToPath(new URL('../migrations/sqlite', import.meta.url)));
+const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
 
-describe('inventory on SQLite', () => {
-  let db: Database.Database;
-  let store: SqliteInventoryStore;
+/** A fresh store per test plus a reader of the event types it wrote (to a table in the same transaction, as the outbox does). */
+interface Harness {
+  store: InventoryStore;
+  eventTypes(): Promise<string[]>;
+  reservationCount(): Promise<number>;
+}
+
+const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 8 });
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await pool.end();
+});
+
+const stores: [string, () => Promise<Harness>][] = [
+  [
+    'SQLite',
+    async () => {
+      const db = new Database(':memory:');
+      migrateSqlite(db, loadMigrations(dir('sqlite')));
+      db.exec('CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL)');
+      const insert = db.prepare('INSERT INTO events VALUES (?, ?)');
+      const store = new SqliteInventoryStore(db, (events) => {
+        for (const e of events) insert.run(e.id, e.type);
+      });
+      return {
+        store,
+        eventTypes: async () =>
+          db
+            .prepare<[], { type: string }>('SELECT type FROM events ORDER BY rowid')
+            .all()
+            .map((r) => r.type),
+        reservationCount: async () =>
+          (db.prepare('SELECT count(*) AS n FROM reservation').get() as { n: number }).n,
+      };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `inventory_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
+      schemas.push(schema);
+      await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
+      await pool.query(
+        `CREATE TABLE ${schema}.events (seq SERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, type TEXT NOT NULL)`,
+      );
+      const store = new PgInventoryStore(pool, schema, async (c, events) => {
+        for (const e of events)
+          await c.query(`INSERT INTO ${schema}.events (id, type) VALUES ($1, $2)`, [e.id, e.type]);
+      });
+      return {
+        store,
+        eventTypes: async () =>
+          (await pool.query(`SELECT type FROM ${schema}.events ORDER BY seq`)).rows.map((r) => r.type),
+        reservationCount: async () =>
+          (await pool.query(`SELECT count(*)::int AS n FROM ${schema}.reservation`)).rows[0].n,
+      };
+    },
+  ],
+];
+
+describe.each(stores)('inventory on %s', (_name, makeStore) => {
+  let harness: Harness;
+  let store: InventoryStore;
   let clock: number;
   let ids: number;
   let reserveStock: ReserveStock;
@@ -20,14 +84,8 @@ describe('inventory on SQLite', () => {
   const now = () => new Date(clock);
 
   beforeEach(async () => {
-    db = new Database(':memory:');
-    migrateSqlite(db, migrations);
-    // The events a change causes go to a table in the same transaction, as the outbox does.
-    db.exec('CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL, body TEXT NOT NULL)');
-    const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?)');
-    store = new SqliteInventoryStore(db, (events) => {
-      for (const e of events) insert.run(e.id, e.type, JSON.stringify(e));
-    });
+    harness = await makeStore();
+    store = harness.store;
     clock = Date.parse('2026-01-01T00:00:00Z');
     ids = 0;
     const deps = { store, now, newId: () => `res-${++ids}`, source: 'inventory' };
@@ -39,11 +97,7 @@ describe('inventory on SQLite', () => {
     ]);
   });
 
-  const eventTypes = () =>
-    db
-      .prepare<[], { type: string }>('SELECT type FROM events ORDER BY rowid')
-      .all()
-      .map((r) => r.type);
+  const eventTypes = () => harness.eventTypes();
 
   it('reserves, emits inventory.reserved, and answers availability from what is left', async () => {
     const r = await reserveStock.execute({
@@ -60,7 +114,7 @@ describe('inventory on SQLite', () => {
     });
     expect(await checkAvailability(store, 'p1', 7)).toMatchObject({ available: false });
     await expect(checkAvailability(store, 'nope', 1)).rejects.toBeInstanceOf(UnknownProductError);
-    expect(eventTypes()).toEqual(['inventory.reserved']);
+    expect(await eventTypes()).toEqual(['inventory.reserved']);
   });
 
   it('reserves once per idempotency key', async () => {
@@ -68,7 +122,7 @@ describe('inventory on SQLite', () => {
     const [a, b] = await Promise.all([reserveStock.execute(cmd), reserveStock.execute(cmd)]);
     expect(a.id).toBe(b.id);
     expect((await store.getStock('p1'))?.reserved).toBe(4);
-    expect(eventTypes()).toEqual(['inventory.reserved']);
+    expect(await eventTypes()).toEqual(['inventory.reserved']);
   });
 
   it('never sells stock it does not have, however many ask at once', async () => {
@@ -86,7 +140,7 @@ describe('inventory on SQLite', () => {
     for (const r of results)
       if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(InsufficientStockError);
     expect(await store.getStock('p1')).toEqual({ productId: 'p1', available: 1, reserved: 9, sold: 0 });
-    expect(eventTypes()).toHaveLength(3);
+    expect(await eventTypes()).toHaveLength(3);
   });
 
   it('a refused reservation writes no row and no event', async () => {
@@ -101,8 +155,8 @@ describe('inventory on SQLite', () => {
       }),
     ).rejects.toBeInstanceOf(InsufficientStockError);
     expect(await store.getStock('p1')).toMatchObject({ available: 10, reserved: 0 });
-    expect(db.prepare('SELECT count(*) AS n FROM reservation').get()).toEqual({ n: 0 });
-    expect(eventTypes()).toEqual([]);
+    expect(await harness.reservationCount()).toBe(0);
+    expect(await eventTypes()).toEqual([]);
   });
 
   it('releases idempotently, commits, and expires what is due', async () => {
@@ -129,7 +183,7 @@ describe('inventory on SQLite', () => {
     expect(await expireDueReservations(settle, store, now)).toBe(1);
     expect((await store.getReservation(c.id))?.status).toBe('expired');
     expect(await store.getStock('p1')).toEqual({ productId: 'p1', available: 7, reserved: 0, sold: 3 });
-    expect(eventTypes()).toEqual([
+    expect(await eventTypes()).toEqual([
       'inventory.reserved',
       'inventory.reserved',
       'inventory.reserved',
