@@ -17,5 +17,6 @@ export type { Fault, FaultInjector, FaultInjectorOptions, FaultKind, FaultSpec }
 export { createFaultInjector, parseFaultSpec } from './fault-injection.js';
 export type { Migration } from './migrations.js';
 export { loadMigrations, migratePostgres, migrateSqlite } from './migrations.js';
+export { isUniqueViolation, withPgTransaction } from './pg-transaction.js';
 export type { ServiceReason } from './reasons.js';
 export { ServiceReasons } from './reasons.js';

@@ -1,14 +1,44 @@
 import { fileURLToPath } from 'node:url';
 import { isSluiceError } from '@sluice/errors';
-import { createFaultInjector, loadMigrations, migrateSqlite } from '@sluice/service';
+import { createFaultInjector, loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { SendEmail } from '../src/application/send-email.use-case.js';
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Mailbox, SendEmail } from '../src/application/send-email.use-case.js';
 import { assertDeliverable, PermanentEmailError } from '../src/domain/email.js';
 import { render } from '../src/domain/templates.js';
+import { PgMailbox } from '../src/infrastructure/pg-mailbox.js';
 import { SinkMailTransport } from '../src/infrastructure/sink-mail-transport.js';
 import { SqliteMailbox } from '../src/infrastructure/sqlite-mailbox.js';
+
+const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
+const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await pool.end();
+});
+
+const mailboxes: [string, () => Promise<Mailbox>][] = [
+  [
+    'SQLite',
+    async () => {
+      const db = new Database(':memory:');
+      migrateSqlite(db, loadMigrations(dir('sqlite')));
+      return new SqliteMailbox(db);
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `notification_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
+      schemas.push(schema);
+      await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
+      return new PgMailbox(pool, schema);
+    },
+  ],
+];
 
 const request = (over: Record<string, unknown> = {}) => ({
   messageId: 'm1',
@@ -19,14 +49,12 @@ const request = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-describe('SendEmail', () => {
-  let mailbox: SqliteMailbox;
+describe.each(mailboxes)('SendEmail with a mailbox on %s', (_name, makeMailbox) => {
+  let mailbox: Mailbox;
   let send: SendEmail;
   const faults = createFaultInjector();
-  beforeEach(() => {
-    const db = new Database(':memory:');
-    migrateSqlite(db, loadMigrations(fileURLToPath(new URL('../migrations/sqlite', import.meta.url))));
-    mailbox = new SqliteMailbox(db);
+  beforeEach(async () => {
+    mailbox = await makeMailbox();
     faults.clear();
     send = new SendEmail({ mailbox, transport: new SinkMailTransport(faults), now: () => new Date() });
   });

@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { isSluiceError } from '@sluice/errors';
-import { createFaultInjector, loadMigrations, migrateSqlite } from '@sluice/service';
+import { createFaultInjector, loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
 import Database from 'better-sqlite3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PaymentStore } from '../src/application/payment.store.js';
 import { ProcessPayment } from '../src/application/process-payment.use-case.js';
 import { RefundPayment } from '../src/application/refund-payment.use-case.js';
 import {
@@ -11,27 +13,69 @@ import {
   PaymentDeclinedError,
   PaymentStateError,
 } from '../src/domain/payment-errors.js';
+import { PgPaymentStore } from '../src/infrastructure/pg-payment.store.js';
 import { SimulatedCardProcessor } from '../src/infrastructure/simulated-card-processor.js';
 import { SqlitePaymentStore } from '../src/infrastructure/sqlite-payment.store.js';
 
-const migrations = loadMigrations(fileURLToPath(new URL('../migrations/sqlite', import.meta.url)));
+const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
+type Harness = { store: PaymentStore; eventTypes(): Promise<string[]> };
+const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 8 });
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await pool.end();
+});
 
-describe('payment on SQLite', () => {
-  let db: Database.Database;
-  let store: SqlitePaymentStore;
+// Each store writes the events of a change to a table in the same transaction, as the outbox does.
+const stores: [string, () => Promise<Harness>][] = [
+  [
+    'SQLite',
+    async () => {
+      const db = new Database(':memory:');
+      migrateSqlite(db, loadMigrations(dir('sqlite')));
+      db.exec('CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL)');
+      const insert = db.prepare('INSERT INTO events VALUES (?, ?)');
+      return {
+        store: new SqlitePaymentStore(db, (events) => {
+          for (const e of events) insert.run(e.id, e.type);
+        }),
+        eventTypes: async () =>
+          db
+            .prepare<[], { type: string }>('SELECT type FROM events ORDER BY rowid')
+            .all()
+            .map((r) => r.type),
+      };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `payment_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
+      schemas.push(schema);
+      await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
+      await pool.query(`CREATE TABLE ${schema}.events (seq SERIAL PRIMARY KEY, type TEXT NOT NULL)`);
+      return {
+        store: new PgPaymentStore(pool, schema, async (c, events) => {
+          for (const e of events) await c.query(`INSERT INTO ${schema}.events (type) VALUES ($1)`, [e.type]);
+        }),
+        eventTypes: async () =>
+          (await pool.query(`SELECT type FROM ${schema}.events ORDER BY seq`)).rows.map((r) => r.type),
+      };
+    },
+  ],
+];
+
+describe.each(stores)('payment on %s', (_name, makeStore) => {
+  let harness: Harness;
+  let store: PaymentStore;
   let process: ProcessPayment;
   let refunds: RefundPayment;
   let charges: number;
   const faults = createFaultInjector();
 
-  beforeEach(() => {
-    db = new Database(':memory:');
-    migrateSqlite(db, migrations);
-    db.exec('CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL)');
-    const insert = db.prepare('INSERT INTO events VALUES (?, ?)');
-    store = new SqlitePaymentStore(db, (events) => {
-      for (const e of events) insert.run(e.id, e.type);
-    });
+  beforeEach(async () => {
+    harness = await makeStore();
+    store = harness.store;
     charges = 0;
     const sim = new SimulatedCardProcessor({ faults });
     const processor = {
@@ -56,11 +100,7 @@ describe('payment on SQLite', () => {
       idempotencyKey: 'o1:charge',
       ...over,
     });
-  const eventTypes = () =>
-    db
-      .prepare<[], { type: string }>('SELECT type FROM events ORDER BY rowid')
-      .all()
-      .map((r) => r.type);
+  const eventTypes = () => harness.eventTypes();
 
   it('captures tok_ok once per key and emits payment.processed once', async () => {
     const [a, b] = await Promise.all([charge(), charge()]);
@@ -69,7 +109,7 @@ describe('payment on SQLite', () => {
     expect(b.id).toBe(a.id);
     expect(c.id).toBe(a.id);
     expect(await store.listByOrder('o1')).toHaveLength(1);
-    expect(eventTypes()).toEqual(['payment.processed']);
+    expect(await eventTypes()).toEqual(['payment.processed']);
   });
 
   it('declines tok_declined, records it, and declines a retry without asking the processor again', async () => {
@@ -79,7 +119,7 @@ describe('payment on SQLite', () => {
     expect(again).toBeInstanceOf(PaymentDeclinedError);
     expect((again as PaymentDeclinedError).declineCode).toBe('card_declined');
     expect(charges).toBe(before);
-    expect(eventTypes()).toEqual(['payment.failed']);
+    expect(await eventTypes()).toEqual(['payment.failed']);
   });
 
   it('declines an amount above the limit', async () => {
@@ -105,7 +145,7 @@ describe('payment on SQLite', () => {
     ]);
     expect(r1.status).toBe('refunded');
     expect(r2.refund?.id).toBe(r1.refund?.id);
-    expect(eventTypes()).toEqual(['payment.processed', 'payment.refunded']);
+    expect(await eventTypes()).toEqual(['payment.processed', 'payment.refunded']);
     await charge({ orderId: 'o2', idempotencyKey: 'o2:charge', cardToken: 'tok_declined' }).catch(() => {});
     const declined = (await store.listByOrder('o2'))[0];
     await expect(refunds.execute(declined?.id ?? '', 'o2:refund')).rejects.toBeInstanceOf(PaymentStateError);

@@ -1,18 +1,47 @@
 import { fileURLToPath } from 'node:url';
-import { loadMigrations, migrateSqlite } from '@sluice/service';
+import { loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
 import Database from 'better-sqlite3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../src/application/catalog.use-case.js';
+import type { ProductStore } from '../src/application/product.store.js';
 import { SEED_PRODUCTS } from '../src/application/seed-catalog.js';
 import { InvalidProductError, ProductNotFoundError } from '../src/domain/product.js';
+import { PgProductStore } from '../src/infrastructure/pg-product.store.js';
 import { SqliteProductStore } from '../src/infrastructure/sqlite-product.store.js';
 
-describe('catalog on SQLite', () => {
+const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
+const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await pool.end();
+});
+
+const stores: [string, () => Promise<ProductStore>][] = [
+  [
+    'SQLite',
+    async () => {
+      const db = new Database(':memory:');
+      migrateSqlite(db, loadMigrations(dir('sqlite')));
+      return new SqliteProductStore(db);
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `product_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
+      schemas.push(schema);
+      await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
+      return new PgProductStore(pool, schema);
+    },
+  ],
+];
+
+describe.each(stores)('catalog on %s', (_name, makeStore) => {
   let catalog: Catalog;
   beforeEach(async () => {
-    const db = new Database(':memory:');
-    migrateSqlite(db, loadMigrations(fileURLToPath(new URL('../migrations/sqlite', import.meta.url))));
-    catalog = new Catalog(new SqliteProductStore(db));
+    catalog = new Catalog(await makeStore());
     await catalog.seed(SEED_PRODUCTS);
   });
 

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@sluice/contracts';
+import { isUniqueViolation, withPgTransaction } from '@sluice/service';
 import type pg from 'pg';
 import type {
   InventoryDecision,
@@ -45,10 +46,10 @@ export class PgInventoryStore implements InventoryStore {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.tx((c) => this.mutateIn(c, query, decide));
+        return await withPgTransaction(this.pool, (c) => this.mutateIn(c, query, decide));
       } catch (err) {
-        // 23505: a concurrent duplicate idempotency key won; the retry finds its reservation.
-        if ((err as { code?: string }).code === '23505' && attempt < 3) continue;
+        // A concurrent duplicate idempotency key won; the retry finds its reservation.
+        if (isUniqueViolation(err) && attempt < 3) continue;
         throw err;
       }
     }
@@ -137,7 +138,7 @@ export class PgInventoryStore implements InventoryStore {
   }
 
   async seed(rows: readonly { productId: string; units: number }[]) {
-    await this.tx(async (c) => {
+    await withPgTransaction(this.pool, async (c) => {
       for (const r of rows) {
         await c.query(
           `INSERT INTO ${this.schema}.stock (product_id, available, reserved, sold, updated_at) VALUES ($1, $2, 0, 0, now())
@@ -146,21 +147,6 @@ export class PgInventoryStore implements InventoryStore {
         );
       }
     });
-  }
-
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const result = await fn(c);
-      await c.query('COMMIT');
-      return result;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
   }
 }
 
