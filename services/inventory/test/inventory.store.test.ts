@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
+import { tempPgSchemas } from '@sluice/testing';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkAvailability } from '../src/application/check-availability.use-case.js';
 import type { InventoryStore } from '../src/application/inventory.store.js';
@@ -20,12 +20,9 @@ interface Harness {
   reservationCount(): Promise<number>;
 }
 
-const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 8 });
-const schemas: string[] = [];
-afterAll(async () => {
-  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await pool.end();
-});
+const pgs = tempPgSchemas();
+const pool = pgs.pool;
+afterAll(() => pgs.dispose());
 
 const stores: [string, () => Promise<Harness>][] = [
   [
@@ -53,8 +50,7 @@ const stores: [string, () => Promise<Harness>][] = [
   [
     'PostgreSQL',
     async () => {
-      const schema = `inventory_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
-      schemas.push(schema);
+      const schema = await pgs.create('inventory_test');
       await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
       await pool.query(
         `CREATE TABLE ${schema}.events (seq SERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, type TEXT NOT NULL)`,

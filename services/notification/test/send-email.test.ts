@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { isSluiceError } from '@sluice/errors';
 import { createFaultInjector, loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
+import { tempPgSchemas } from '@sluice/testing';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Mailbox, SendEmail } from '../src/application/send-email.use-case.js';
 import { assertDeliverable, PermanentEmailError } from '../src/domain/email.js';
@@ -13,12 +13,9 @@ import { SinkMailTransport } from '../src/infrastructure/sink-mail-transport.js'
 import { SqliteMailbox } from '../src/infrastructure/sqlite-mailbox.js';
 
 const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
-const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
-const schemas: string[] = [];
-afterAll(async () => {
-  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await pool.end();
-});
+const pgs = tempPgSchemas();
+const pool = pgs.pool;
+afterAll(() => pgs.dispose());
 
 const mailboxes: [string, () => Promise<Mailbox>][] = [
   [
@@ -32,8 +29,7 @@ const mailboxes: [string, () => Promise<Mailbox>][] = [
   [
     'PostgreSQL',
     async () => {
-      const schema = `notification_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
-      schemas.push(schema);
+      const schema = await pgs.create('notification_test');
       await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
       return new PgMailbox(pool, schema);
     },

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
+import { tempPgSchemas } from '@sluice/testing';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeOrderStatus } from '../src/application/change-order-status.use-case.js';
 import type { OrderStore, ProductCatalog } from '../src/application/order.store.js';
@@ -12,12 +12,9 @@ import { SqliteOrderStore } from '../src/infrastructure/sqlite-order.store.js';
 
 const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
 type Harness = { store: OrderStore; events(): Promise<{ type: string; [k: string]: unknown }[]> };
-const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 8 });
-const schemas: string[] = [];
-afterAll(async () => {
-  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await pool.end();
-});
+const pgs = tempPgSchemas();
+const pool = pgs.pool;
+afterAll(() => pgs.dispose());
 
 // Each store writes the events of a change to a table in the same transaction, as the outbox does.
 const stores: [string, () => Promise<Harness>][] = [
@@ -43,8 +40,7 @@ const stores: [string, () => Promise<Harness>][] = [
   [
     'PostgreSQL',
     async () => {
-      const schema = `order_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
-      schemas.push(schema);
+      const schema = await pgs.create('order_test');
       await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
       await pool.query(`CREATE TABLE ${schema}.events (seq SERIAL PRIMARY KEY, body JSONB NOT NULL)`);
       return {

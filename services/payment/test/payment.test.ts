@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { isSluiceError } from '@sluice/errors';
 import { createFaultInjector, loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
+import { tempPgSchemas } from '@sluice/testing';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PaymentStore } from '../src/application/payment.store.js';
 import { ProcessPayment } from '../src/application/process-payment.use-case.js';
@@ -19,12 +19,9 @@ import { SqlitePaymentStore } from '../src/infrastructure/sqlite-payment.store.j
 
 const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
 type Harness = { store: PaymentStore; eventTypes(): Promise<string[]> };
-const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 8 });
-const schemas: string[] = [];
-afterAll(async () => {
-  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await pool.end();
-});
+const pgs = tempPgSchemas();
+const pool = pgs.pool;
+afterAll(() => pgs.dispose());
 
 // Each store writes the events of a change to a table in the same transaction, as the outbox does.
 const stores: [string, () => Promise<Harness>][] = [
@@ -50,8 +47,7 @@ const stores: [string, () => Promise<Harness>][] = [
   [
     'PostgreSQL',
     async () => {
-      const schema = `payment_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
-      schemas.push(schema);
+      const schema = await pgs.create('payment_test');
       await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
       await pool.query(`CREATE TABLE ${schema}.events (seq SERIAL PRIMARY KEY, type TEXT NOT NULL)`);
       return {

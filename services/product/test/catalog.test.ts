@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadMigrations, migratePostgres, migrateSqlite } from '@sluice/service';
+import { tempPgSchemas } from '@sluice/testing';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../src/application/catalog.use-case.js';
 import type { ProductStore } from '../src/application/product.store.js';
@@ -11,12 +11,9 @@ import { PgProductStore } from '../src/infrastructure/pg-product.store.js';
 import { SqliteProductStore } from '../src/infrastructure/sqlite-product.store.js';
 
 const dir = (kind: string) => fileURLToPath(new URL(`../migrations/${kind}`, import.meta.url));
-const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
-const schemas: string[] = [];
-afterAll(async () => {
-  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await pool.end();
-});
+const pgs = tempPgSchemas();
+const pool = pgs.pool;
+afterAll(() => pgs.dispose());
 
 const stores: [string, () => Promise<ProductStore>][] = [
   [
@@ -30,8 +27,7 @@ const stores: [string, () => Promise<ProductStore>][] = [
   [
     'PostgreSQL',
     async () => {
-      const schema = `product_test_${process.pid}_${schemas.length}_${Date.now() % 100000}`;
-      schemas.push(schema);
+      const schema = await pgs.create('product_test');
       await migratePostgres(pool, schema, loadMigrations(dir('postgres')));
       return new PgProductStore(pool, schema);
     },
