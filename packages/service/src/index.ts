@@ -20,3 +20,5 @@ export { loadMigrations, migratePostgres, migrateSqlite } from './migrations.js'
 export { isUniqueViolation, withPgTransaction } from './pg-transaction.js';
 export type { ServiceReason } from './reasons.js';
 export { ServiceReasons } from './reasons.js';
+export type { ProcessSpec, ProcessStatus, Supervisor, SupervisorOptions } from './supervisor.js';
+export { createSupervisor } from './supervisor.js';
