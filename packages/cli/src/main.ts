@@ -4,7 +4,7 @@ import { isSluiceError } from '@sluice/errors';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient } from './gateway-client.js';
 import { runLoad } from './load/load-run.js';
-import { type DEFAULT_MIX, parseMix } from './load/order-mix.js';
+import { DEFAULT_MIX, type OrderMix, parseMix } from './load/order-mix.js';
 import { orderScenarios } from './load/order-scenarios.js';
 import { parseCount, parseDuration, parseItem, parseProbability } from './options.js';
 import { progressWriter } from './progress-bar.js';
@@ -162,30 +162,28 @@ export function buildProgram(io: Io): Command {
       flag(parseMix),
     )
     .action(
-      withApi(
-        async (a, o: { rate: number; duration: number; concurrency: number; mix?: typeof DEFAULT_MIX }) => {
-          const result = await runLoad({
-            rate: o.rate,
-            durationMs: o.duration,
-            concurrency: o.concurrency,
-            mix: o.mix ?? DEFAULT_MIX,
-            run: orderScenarios(a),
-            ...(io.progress ? { onProgress: progressWriter(io.progress) } : {}),
-          });
-          if (io.progress?.isTTY) io.progress.write('\n');
-          const l = result.latency;
-          print(result, () =>
-            [
-              `orders: ${result.completed} in ${(result.elapsedMs / 1000).toFixed(1)} s = ${result.throughput.toFixed(1)} orders/s`,
-              `latency placed → end (ms): p50 ${l.p50.toFixed(0)}  p95 ${l.p95.toFixed(0)}  p99 ${l.p99.toFixed(0)}  max ${l.max.toFixed(0)}`,
-              'outcomes:',
-              ...Object.entries(result.outcomes)
-                .sort((x, y) => y[1] - x[1])
-                .map(([k, v]) => `  ${k.padEnd(40)} ${v}`),
-            ].join('\n'),
-          );
-        },
-      ),
+      withApi(async (a, o: { rate: number; duration: number; concurrency: number; mix?: OrderMix }) => {
+        const result = await runLoad({
+          rate: o.rate,
+          durationMs: o.duration,
+          concurrency: o.concurrency,
+          mix: o.mix ?? DEFAULT_MIX,
+          run: orderScenarios(a),
+          ...(io.progress ? { onProgress: progressWriter(io.progress) } : {}),
+        });
+        if (io.progress?.isTTY) io.progress.write('\n');
+        const l = result.latency;
+        print(result, () =>
+          [
+            `orders: ${result.completed} in ${(result.elapsedMs / 1000).toFixed(1)} s = ${result.throughput.toFixed(1)} orders/s`,
+            `latency placed → end (ms): p50 ${l.p50.toFixed(0)}  p95 ${l.p95.toFixed(0)}  p99 ${l.p99.toFixed(0)}  max ${l.max.toFixed(0)}`,
+            'outcomes:',
+            ...Object.entries(result.outcomes)
+              .sort((x, y) => y[1] - x[1])
+              .map(([k, v]) => `  ${k.padEnd(40)} ${v}`),
+          ].join('\n'),
+        );
+      }),
     );
 
   const chaos = program.command('chaos').description('inject and clear faults in the services');
