@@ -15,10 +15,11 @@
  * counts calls per idempotency key (`test_calls`) and applies each key once
  * (`test_effects`). Prints `DONE` and exits when no saga is active.
  */
-import Database from 'better-sqlite3';
-import pg from 'pg';
+
 import { SluiceError } from '@sluice/errors';
 import { constant } from '@sluice/resilience';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { defineSaga, sagaSteps } from './define-saga.js';
 import { createOrchestrator } from './orchestrator.js';
 import { createPostgresSagaStore } from './postgres-saga-store.js';
@@ -55,8 +56,12 @@ const store = (() => {
       call.run(key, owner);
       apply.run(key);
     });
-    effect = async (key) => tx.immediate(key);
-    closeEffects = async () => db.close();
+    effect = async (key) => {
+      tx.immediate(key);
+    };
+    closeEffects = async () => {
+      db.close();
+    };
     return createSqliteSagaStore({ path: env.SAGA_DB as string, busyTimeoutMs: 10_000 });
   }
   const schema = env.SAGA_SCHEMA as string;
@@ -73,12 +78,25 @@ const store = (() => {
 })();
 
 const declined = () =>
-  new SluiceError({ code: 'failed_precondition', reason: 'TEST_DECLINED', message: 'declined', retryable: false });
+  new SluiceError({
+    code: 'failed_precondition',
+    reason: 'TEST_DECLINED',
+    message: 'declined',
+    retryable: false,
+  });
 
 const step = (name: string, critical = true) => ({
   critical,
   retry: { maxAttempts: 2, backoff: constant(20) },
-  execute: async ({ idempotencyKey, sagaId, input }: { idempotencyKey: string; sagaId: string; input: Input }) => {
+  execute: async ({
+    idempotencyKey,
+    sagaId,
+    input,
+  }: {
+    idempotencyKey: string;
+    sagaId: string;
+    input: Input;
+  }) => {
     if (crashAt === `before:${name}`) await hang(crashAt, sagaId);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     await effect(idempotencyKey);
@@ -87,7 +105,15 @@ const step = (name: string, critical = true) => ({
     return { key: idempotencyKey };
   },
   compensation: { retry: { maxAttempts: 2, backoff: constant(20) } },
-  compensate: async ({ compensationKey, sagaId, input }: { compensationKey: string; sagaId: string; input: Input }) => {
+  compensate: async ({
+    compensationKey,
+    sagaId,
+    input,
+  }: {
+    compensationKey: string;
+    sagaId: string;
+    input: Input;
+  }) => {
     if (name === 'charge' && input.refundFails && env.REFUND_OK !== '1') {
       throw new SluiceError({ code: 'unavailable', reason: 'TEST_REFUNDS_DOWN', message: 'refunds down' });
     }
@@ -128,7 +154,8 @@ orchestrator.onEvent((e) => {
 orchestrator.onError(({ error }) => process.stderr.write(`orchestrator error: ${String(error)}\n`));
 orchestrator.run();
 if (env.OPERATOR_RETRY === '1') {
-  for (const parked of await orchestrator.list({ state: 'needs_attention' })) await orchestrator.retry(parked.id);
+  for (const parked of await orchestrator.list({ state: 'needs_attention' }))
+    await orchestrator.retry(parked.id);
 }
 for (const s of JSON.parse(env.START ?? '[]') as { id: string; input: Input }[]) {
   await orchestrator.start(order, s.input, { sagaId: s.id });

@@ -69,7 +69,9 @@ function startWorker(fx: StoreFixture, env: Record<string, string>): Worker {
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`no line ${pattern} in ${timeoutMs} ms; got ${lines.join(' | ')}; stderr ${stderr}`));
+          reject(
+            new Error(`no line ${pattern} in ${timeoutMs} ms; got ${lines.join(' | ')}; stderr ${stderr}`),
+          );
         }, timeoutMs);
         if (!check()) listeners.add(check);
         void exited.then(() => {
@@ -108,7 +110,9 @@ async function effects(fx: StoreFixture): Promise<string[]> {
 
 async function state(fx: StoreFixture, id: string): Promise<string> {
   const rows = await fx.query(
-    fx.kind === 'sqlite' ? 'SELECT state FROM sluice_sagas WHERE id = ?' : 'SELECT state FROM sluice_sagas WHERE id = $1',
+    fx.kind === 'sqlite'
+      ? 'SELECT state FROM sluice_sagas WHERE id = ?'
+      : 'SELECT state FROM sluice_sagas WHERE id = $1',
     [id],
   );
   return rows[0]?.state as string;
@@ -126,7 +130,11 @@ describe.each(STORE_KINDS)('crash recovery on %s (SIGKILL of a real orchestrator
 
   it('killed before a step: the restarted orchestrator runs it, every effect happens once', async () => {
     fx = await openFixture(kind);
-    const w = startWorker(fx, { OWNER: 'first', CRASH_AT: 'before:charge', START: JSON.stringify([{ id: 's1', input: {} }]) });
+    const w = startWorker(fx, {
+      OWNER: 'first',
+      CRASH_AT: 'before:charge',
+      START: JSON.stringify([{ id: 's1', input: {} }]),
+    });
     await w.waitFor(/^AT before:charge s1$/);
     await kill(w);
     expect(await state(fx, 's1')).toBe('running');
@@ -195,9 +203,7 @@ describe.each(STORE_KINDS)('crash recovery on %s (SIGKILL of a real orchestrator
     expect(await state(fx, 's4')).toBe('needs_attention');
     await runToEnd(fx);
     expect(await state(fx, 's4')).toBe('needs_attention');
-    expect((await effects(fx)).filter((k) => k.endsWith(':compensate'))).toEqual([
-      's4:notify:compensate',
-    ]);
+    expect((await effects(fx)).filter((k) => k.endsWith(':compensate'))).toEqual(['s4:notify:compensate']);
     await runToEnd(fx, { REFUND_OK: '1', OPERATOR_RETRY: '1' });
     expect(await state(fx, 's4')).toBe('failed');
     const c = await calls(fx);
@@ -223,7 +229,8 @@ describe.each(STORE_KINDS)('crash recovery on %s (SIGKILL of a real orchestrator
     await kill(a);
     await b.waitFor(/^DONE$/);
     expect(await b.exited).toBe(0);
-    for (const [i, id] of ids.entries()) expect(await state(fx, id), id).toBe(i % 4 === 0 ? 'failed' : 'completed');
+    for (const [i, id] of ids.entries())
+      expect(await state(fx, id), id).toBe(i % 4 === 0 ? 'failed' : 'completed');
     const rows = await fx.query('SELECT key, owner FROM test_calls ORDER BY seq');
     const keys = new Set(rows.map((r) => r.key as string));
     expect(new Set(await effects(fx))).toEqual(keys); // every effect exactly once (one row per key)

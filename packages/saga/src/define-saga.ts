@@ -93,7 +93,10 @@ export interface SagaSteps<I, R> {
     options: StepOptions<I, R, O> & { readonly critical: false },
   ): SagaSteps<I, R & { readonly [K in N]: O | undefined }>;
   /** Adds a step: later steps see its output under `results[name]`. */
-  step<N extends string, O>(name: N, options: StepOptions<I, R, O>): SagaSteps<I, R & { readonly [K in N]: O }>;
+  step<N extends string, O>(
+    name: N,
+    options: StepOptions<I, R, O>,
+  ): SagaSteps<I, R & { readonly [K in N]: O }>;
 }
 
 /** Step names: a letter, then letters, digits, `_`, `-` or `.`; at most 64 characters. */

@@ -24,6 +24,12 @@
 export type { FollowUpInput } from './choreography/follow-up.js';
 export { followUp } from './choreography/follow-up.js';
 export type {
+  ChoreographyInbox,
+  ChoreographyOutbox,
+  FlowEventSource,
+  FlowRecord,
+} from './choreography/ports.js';
+export type {
   Reaction,
   ReactionContext,
   ReactionHandler,
@@ -31,7 +37,6 @@ export type {
   ReactOptions,
 } from './choreography/react.js';
 export { react } from './choreography/react.js';
-export type { ChoreographyInbox, ChoreographyOutbox, FlowEventSource, FlowRecord } from './choreography/ports.js';
 export type { FlowStep, FlowTrace, TraceFlowOptions } from './choreography/trace-flow.js';
 export { traceFlow } from './choreography/trace-flow.js';
 // Definitions

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { type EventDefinition, defineEvent, IdSchema } from '@sluice/contracts';
+import { defineEvent, type EventDefinition, IdSchema } from '@sluice/contracts';
 
 const ErrorInfoSchema = Type.Object({
   code: Type.String(),

@@ -3,15 +3,17 @@ import { SluiceError } from '@sluice/errors';
 import { constant } from '@sluice/resilience';
 import { createVirtualClock, type VirtualClock } from '@sluice/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defineSaga, sagaSteps } from './define-saga.js';
+import { defineSaga, type SagaDefinition, sagaSteps } from './define-saga.js';
 import type { SagaEnvelope, SagaEventSink } from './event-sink.js';
 import { sagaEvents } from './lifecycle-events.js';
 import { createOrchestrator, type Orchestrator } from './orchestrator.js';
 import type { SagaRecord } from './saga-record.js';
 import { openFixture, STORE_KINDS, type StoreFixture } from './stores.test-support.js';
 
-const unavailable = (message = 'down') => new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN', message });
-const declined = () => new SluiceError({ code: 'failed_precondition', reason: 'TEST_DECLINED', message: 'declined' });
+const unavailable = (message = 'down') =>
+  new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN', message });
+const declined = () =>
+  new SluiceError({ code: 'failed_precondition', reason: 'TEST_DECLINED', message: 'declined' });
 
 /** A remote service double: applies each idempotency key's effect once, counts calls. */
 class Service {
@@ -25,7 +27,11 @@ class Service {
 }
 
 /** Advances virtual time (letting real I/O run between steps) until `done()` holds; bounded. */
-async function until(clock: VirtualClock, done: () => boolean | Promise<boolean>, stepMs = 10): Promise<void> {
+async function until(
+  clock: VirtualClock,
+  done: () => boolean | Promise<boolean>,
+  stepMs = 10,
+): Promise<void> {
   for (let i = 0; i < 3_000; i++) {
     if (await done()) return;
     await clock.advance(stepMs);
@@ -54,7 +60,7 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     orchestrators.push(o);
     return o;
   };
-  let sagas: ReturnType<typeof defineSaga<{ amount: number }, any>>[];
+  let sagas: SagaDefinition<{ amount: number }, unknown>[];
   let failCharge: 'never' | 'transient' | 'permanent' | 'hang';
   let failRefund: number;
   let transient: number;
@@ -150,7 +156,9 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
       expect(e.correlationid).toBe('o-1');
       expect(e.subject).toBe('o-1');
     }
-    const rows = await fx.query('SELECT id, topic, key, envelope, sent_at FROM sluice_saga_outbox ORDER BY created_at, id');
+    const rows = await fx.query(
+      'SELECT id, topic, key, envelope, sent_at FROM sluice_saga_outbox ORDER BY created_at, id',
+    );
     expect(rows.map((r) => r.id).sort()).toEqual(seen.map((e) => e.id).sort());
     for (const r of rows) {
       expect(r.key).toBe('o-1');
@@ -163,7 +171,9 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
   it('starts one saga for one saga id, however often it is started', async () => {
     const o = orchestrator();
     o.run();
-    const results = await Promise.all([1, 2, 3].map(() => o.start(sagas[0]!, { amount: 5 }, { sagaId: 'dup' })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => o.start(sagas[0]!, { amount: 5 }, { sagaId: 'dup' })),
+    );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     await o.wait('dup');
     const again = await o.start(sagas[0]!, { amount: 5 }, { sagaId: 'dup' });
@@ -271,10 +281,21 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     expect(seen).toContain('saga.needs_attention');
     const history = (await o.inspect('p-1')).history;
     expect(history.map((h) => h.event)).toEqual(
-      expect.arrayContaining(['started', 'compensating', 'attempt_failed', 'parked', 'retried', 'compensated', 'failed']),
+      expect.arrayContaining([
+        'started',
+        'compensating',
+        'attempt_failed',
+        'parked',
+        'retried',
+        'compensated',
+        'failed',
+      ]),
     );
     expect(history.find((h) => h.event === 'retried')?.note).toBe('refund service is back');
-    await expect(o.retry('p-1')).rejects.toMatchObject({ code: 'failed_precondition', reason: 'SAGA_INVALID_STATE' });
+    await expect(o.retry('p-1')).rejects.toMatchObject({
+      code: 'failed_precondition',
+      reason: 'SAGA_INVALID_STATE',
+    });
   });
 
   it('lets an operator mark a parked saga resolved', async () => {
@@ -337,7 +358,12 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     const done = await settle(clock, o, 'c-1');
     expect(done.state).toBe('failed');
     expect(done.error).toMatchObject({ code: 'cancelled', reason: 'SAGA_CANCELLED' });
-    expect(service.calls).toEqual(['c-1:reserve', 'c-1:charge', 'c-1:charge:compensate', 'c-1:reserve:compensate']);
+    expect(service.calls).toEqual([
+      'c-1:reserve',
+      'c-1:charge',
+      'c-1:charge:compensate',
+      'c-1:reserve:compensate',
+    ]);
     await expect(o.cancel('c-1')).rejects.toMatchObject({ code: 'failed_precondition' });
     await expect(o.cancel('nope')).rejects.toMatchObject({ code: 'not_found' });
   });
@@ -350,9 +376,12 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     await o.start(sagas[0]!, { amount: 5 }, { sagaId: 'd-1', deadlineMs: 150 });
     const done = await settle(clock, o, 'd-1');
     expect(done.state).toBe('failed');
-    expect(['SAGA_DEADLINE_EXCEEDED', 'TEST_DOWN', 'RESILIENCE_DEADLINE_EXCEEDED', 'RESILIENCE_TIMEOUT']).toContain(
-      done.error?.reason,
-    );
+    expect([
+      'SAGA_DEADLINE_EXCEEDED',
+      'TEST_DOWN',
+      'RESILIENCE_DEADLINE_EXCEEDED',
+      'RESILIENCE_TIMEOUT',
+    ]).toContain(done.error?.reason);
     expect(service.calls).toContain('d-1:reserve:compensate');
   });
 
@@ -459,7 +488,10 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     await expect(o.start(saga, { amount: 1n } as never, { sagaId: 'big' })).rejects.toMatchObject({
       code: 'invalid_argument',
     });
-    const other = defineSaga({ name: 'other', steps: sagaSteps<{ amount: number }>().step('a', { execute: () => 1 }) });
+    const other = defineSaga({
+      name: 'other',
+      steps: sagaSteps<{ amount: number }>().step('a', { execute: () => 1 }),
+    });
     await expect(o.start(other, { amount: 1 }, { sagaId: 'o' })).rejects.toMatchObject({
       reason: 'SAGA_UNKNOWN_SAGA',
     });
@@ -491,7 +523,8 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
           return;
         }
         return (async () => {
-          for (const e of events) await tx.client.query(`INSERT INTO "${tx.schema}".custom_outbox (id) VALUES ($1)`, [e.id]);
+          for (const e of events)
+            await tx.client.query(`INSERT INTO "${tx.schema}".custom_outbox (id) VALUES ($1)`, [e.id]);
           written.push(...events.map((e) => e.id));
         })();
       },
@@ -541,11 +574,15 @@ describe('defineSaga', () => {
     const bad = [
       () => defineSaga({ name: 'has space', steps: sagaSteps().step('a', { execute: () => 1 }) }),
       () => defineSaga({ name: 'x', steps: sagaSteps() }),
-      () => sagaSteps().step('a', { execute: () => 1 }).step('a', { execute: () => 2 }),
+      () =>
+        sagaSteps()
+          .step('a', { execute: () => 1 })
+          .step('a', { execute: () => 2 }),
       () => sagaSteps().step('a:b', { execute: () => 1 }),
       () => sagaSteps().step('a', {} as never),
       () => sagaSteps().step('a', { execute: () => 1, timeoutMs: 0 }),
-      () => defineSaga({ name: 'x', steps: sagaSteps().step('a', { execute: () => 1 }), deadlineMs: Number.NaN }),
+      () =>
+        defineSaga({ name: 'x', steps: sagaSteps().step('a', { execute: () => 1 }), deadlineMs: Number.NaN }),
     ];
     for (const f of bad) expect(f).toThrowError(expect.objectContaining({ code: 'invalid_argument' }));
   });

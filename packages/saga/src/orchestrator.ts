@@ -24,7 +24,7 @@ export interface OrchestratorOptions {
   /** The saga log (SQLite or PostgreSQL); `migrate()` it first. */
   readonly store: SagaStore;
   /** The sagas this orchestrator can start and drive (recovery claims only these names). */
-  readonly sagas: readonly SagaDefinition<any, any>[];
+  readonly sagas: readonly SagaDefinition<unknown, unknown>[];
   /** This orchestrator's identity in leases and history. Default `<hostname>:<pid>:<random>`. */
   readonly owner?: string;
   /** How long a claim lasts without a heartbeat, in ms. Default 10 000. */
@@ -86,7 +86,7 @@ export interface Orchestrator {
    * claims it. Idempotent on `sagaId`.
    * @throws SluiceError `invalid_argument` (bad id, input not JSON, unknown saga); `already_exists` when the id belongs to a saga of another name.
    */
-  start<I>(saga: SagaDefinition<I, any>, input: I, options: StartOptions): Promise<StartResult>;
+  start<I>(saga: SagaDefinition<I, unknown>, input: I, options: StartOptions): Promise<StartResult>;
   /**
    * Resolves when the saga is final (`completed`, `failed`, `resolved`) or parked (`needs_attention`).
    * @throws SluiceError `not_found`; `deadline_exceeded` (`SAGA_WAIT_TIMEOUT`) after `timeoutMs` (default 30 000).
@@ -360,14 +360,19 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     },
 
     async start(saga, input, startOptions) {
-      if (closed) throw new SluiceError({ code: 'unavailable', reason: SagaReasons.CLOSED, message: 'closed' });
+      if (closed)
+        throw new SluiceError({ code: 'unavailable', reason: SagaReasons.CLOSED, message: 'closed' });
       const sagaId = startOptions?.sagaId;
       if (typeof sagaId !== 'string' || !ID_PATTERN.test(sagaId)) {
         throw invalid(`sagaId must match ${ID_PATTERN}`, 'sagaId');
       }
       const def = sagas.get(saga?.name);
       if (def === undefined || def !== (saga as SagaDefinition)) {
-        throw invalid(`saga ${String(saga?.name)} is not one of this orchestrator's sagas`, 'saga', SagaReasons.UNKNOWN_SAGA);
+        throw invalid(
+          `saga ${String(saga?.name)} is not one of this orchestrator's sagas`,
+          'saga',
+          SagaReasons.UNKNOWN_SAGA,
+        );
       }
       for (const field of ['correlationId', 'causationId'] as const) {
         const v = startOptions[field];
@@ -452,7 +457,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     },
 
     run() {
-      if (closed) throw new SluiceError({ code: 'unavailable', reason: SagaReasons.CLOSED, message: 'closed' });
+      if (closed)
+        throw new SluiceError({ code: 'unavailable', reason: SagaReasons.CLOSED, message: 'closed' });
       if (running) return;
       running = true;
       heartbeat();
@@ -483,7 +489,12 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     },
 
     list(filter = {}) {
-      if (filter.state !== undefined && !['running', 'compensating', 'completed', 'failed', 'needs_attention', 'resolved'].includes(filter.state)) {
+      if (
+        filter.state !== undefined &&
+        !['running', 'compensating', 'completed', 'failed', 'needs_attention', 'resolved'].includes(
+          filter.state,
+        )
+      ) {
         return Promise.reject(invalid(`unknown state ${String(filter.state)}`, 'state'));
       }
       const limit = filter.limit ?? 100;
@@ -502,7 +513,11 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     async retry(sagaId, note) {
       const record = await mustGet(sagaId);
       if (record.state !== 'needs_attention') throw invalidState(sagaId, record.state, 'retry');
-      const reason = record.error ?? { code: 'unknown', reason: SagaReasons.COMPENSATION_FAILED, message: 'retry' };
+      const reason = record.error ?? {
+        code: 'unknown',
+        reason: SagaReasons.COMPENSATION_FAILED,
+        message: 'retry',
+      };
       const ok = await store.operatorChange({
         sagaId,
         from: 'needs_attention',

@@ -36,7 +36,19 @@ class Params {
   }
 }
 
-const STEP_CASTS = ['text', 'text', 'int', 'text', 'text', 'int', 'bigint', 'bigint', 'text', 'int', 'bigint'];
+const STEP_CASTS = [
+  'text',
+  'text',
+  'int',
+  'text',
+  'text',
+  'int',
+  'bigint',
+  'bigint',
+  'text',
+  'int',
+  'bigint',
+];
 const HISTORY_CASTS = ['text', 'text', 'text', 'text', 'int', 'bigint', 'float8', 'text', 'text', 'text'];
 const HISTORY_COLS = 'saga_id, step, phase, event, attempt, at, duration_ms, error, owner, note';
 const OUTBOX_COLS = 'id, topic, key, envelope, created_at';
@@ -129,8 +141,9 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   };
 
   const stepsOf = async (ids: readonly string[]) => {
-    const rows = (await pool.query(`SELECT * FROM ${T.steps} WHERE saga_id = ANY($1::text[]) ORDER BY idx`, [ids]))
-      .rows;
+    const rows = (
+      await pool.query(`SELECT * FROM ${T.steps} WHERE saga_id = ANY($1::text[]) ORDER BY idx`, [ids])
+    ).rows;
     const by = new Map<string, ReturnType<typeof stepFromRow>[]>();
     for (const row of rows) {
       const list = by.get(row.saga_id) ?? [];
@@ -246,7 +259,9 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
       sql += `${inserts(p, 'g', t.history, t.events)} SELECT cancel_requested FROM g`;
       const rows = await run(sql, p.values, t.events);
       const row = rows[0];
-      return row === undefined ? { ok: false } : { ok: true, cancelRequested: Number(row.cancel_requested) === 1 };
+      return row === undefined
+        ? { ok: false }
+        : { ok: true, cancelRequested: Number(row.cancel_requested) === 1 };
     },
 
     async release(owner, ids) {
@@ -283,7 +298,8 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     },
 
     async history(id) {
-      const rows = (await pool.query(`SELECT * FROM ${T.history} WHERE saga_id = $1 ORDER BY seq`, [id])).rows;
+      const rows = (await pool.query(`SELECT * FROM ${T.history} WHERE saga_id = $1 ORDER BY seq`, [id]))
+        .rows;
       return rows.map(historyFromRow);
     },
 
@@ -299,10 +315,10 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     },
 
     async requestCancel(id, now) {
-      await pool.query(`UPDATE ${T.sagas} SET cancel_requested = 1, updated_at = $1 WHERE id = $2 AND ${ACTIVE}`, [
-        now,
-        id,
-      ]);
+      await pool.query(
+        `UPDATE ${T.sagas} SET cancel_requested = 1, updated_at = $1 WHERE id = $2 AND ${ACTIVE}`,
+        [now, id],
+      );
       return this.get(id);
     },
 

@@ -370,7 +370,11 @@ export class SagaRun {
       this.event('saga.failed', { reason, durationMs: this.env.clock.now() - this.record.createdAt });
     const step = todo[0];
     if (step === undefined) {
-      await this.commit({ state: 'failed', history: [this.sagaHistory('failed', reason)], events: [failedEvent()] });
+      await this.commit({
+        state: 'failed',
+        history: [this.sagaHistory('failed', reason)],
+        events: [failedEvent()],
+      });
       return;
     }
     const policies = this.policies[step.index] as StepPolicies;

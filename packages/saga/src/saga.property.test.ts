@@ -79,7 +79,8 @@ async function runPlan(fx: StoreFixture, p: Plan, sagaId: string) {
       critical: s.critical,
       retry: { maxAttempts: 3, backoff: constant(10) },
       execute: async ({ idempotencyKey }) => {
-        if (s.permanent) throw new SluiceError({ code: 'failed_precondition', reason: 'TEST_NO', message: 'no' });
+        if (s.permanent)
+          throw new SluiceError({ code: 'failed_precondition', reason: 'TEST_NO', message: 'no' });
         if ((remainingTransient[i] as number) > 0) {
           remainingTransient[i] = (remainingTransient[i] as number) - 1;
           throw new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN', message: 'down' });
@@ -145,7 +146,11 @@ describe.each(STORE_KINDS)('saga invariants under random failures and crashes (%
     await fc.assert(
       fc.asyncProperty(plan, async (p) => {
         const sagaId = `p-${n++}`;
-        const { details, effects, effectCalls, crashedAfterEffect, crashes, retried } = await runPlan(fx, p, sagaId);
+        const { details, effects, effectCalls, crashedAfterEffect, crashes, retried } = await runPlan(
+          fx,
+          p,
+          sagaId,
+        );
         const { saga, steps } = details;
         seen[saga.state as 'completed' | 'failed']++;
         seen.crashes += crashes;

@@ -1,5 +1,10 @@
 import Database from 'better-sqlite3';
-import { outboxTableSink, SAGA_OUTBOX_TABLE, type SagaEventSink, type SagaTransaction } from './event-sink.js';
+import {
+  outboxTableSink,
+  SAGA_OUTBOX_TABLE,
+  type SagaEventSink,
+  type SagaTransaction,
+} from './event-sink.js';
 import type { HistoryEntry } from './saga-record.js';
 import type { ClaimedSaga, CommitResult, OperatorChange, SagaStore, Transition } from './saga-store.js';
 import { historyFromRow, historyValues, sagaFromRow, stepFromRow, stepValues } from './store-rows.js';
@@ -202,19 +207,24 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
       );
       append(events);
     }
-    return { created: inserted.changes === 1, record: sagaFromRow(s.get.get(saga.id) as Record<string, unknown>) };
+    return {
+      created: inserted.changes === 1,
+      record: sagaFromRow(s.get.get(saga.id) as Record<string, unknown>),
+    };
   });
 
-  const claimTx = db.transaction((owner: string, now: number, until: number, limit: number, names: string) => {
-    const s = sql();
-    const rows = s.claim.all(owner, until, now, names, limit) as Record<string, unknown>[];
-    return rows.map(
-      (row): ClaimedSaga => ({
-        record: sagaFromRow(row),
-        steps: (s.steps.all(row.id) as Record<string, unknown>[]).map(stepFromRow),
-      }),
-    );
-  });
+  const claimTx = db.transaction(
+    (owner: string, now: number, until: number, limit: number, names: string) => {
+      const s = sql();
+      const rows = s.claim.all(owner, until, now, names, limit) as Record<string, unknown>[];
+      return rows.map(
+        (row): ClaimedSaga => ({
+          record: sagaFromRow(row),
+          steps: (s.steps.all(row.id) as Record<string, unknown>[]).map(stepFromRow),
+        }),
+      );
+    },
+  );
 
   const commitTx = db.transaction((t: Transition): CommitResult => {
     const s = sql();

@@ -1,4 +1,11 @@
-import type { HistoryEntry, SagaErrorInfo, SagaRecord, SagaState, StepRecord, StepStatus } from './saga-record.js';
+import type {
+  HistoryEntry,
+  SagaErrorInfo,
+  SagaRecord,
+  SagaState,
+  StepRecord,
+  StepStatus,
+} from './saga-record.js';
 
 /** Reads a nullable integer column (PostgreSQL returns BIGINT as a string). @internal */
 export function num(value: unknown): number | undefined {

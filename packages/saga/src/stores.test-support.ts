@@ -26,7 +26,10 @@ export interface StoreFixture {
 }
 
 /** A fresh, migrated store: a temporary SQLite file, or a unique PostgreSQL schema. */
-export async function openFixture(kind: 'sqlite' | 'postgres', events?: SagaEventSink): Promise<StoreFixture> {
+export async function openFixture(
+  kind: 'sqlite' | 'postgres',
+  events?: SagaEventSink,
+): Promise<StoreFixture> {
   const suffix = randomBytes(5).toString('hex');
   const opened: SagaStore[] = [];
   if (kind === 'sqlite') {
@@ -48,7 +51,9 @@ export async function openFixture(kind: 'sqlite' | 'postgres', events?: SagaEven
       open,
       async query(sql, params = []) {
         const stmt = raw.prepare(sql);
-        return stmt.reader ? (stmt.all(...params) as Record<string, unknown>[]) : (stmt.run(...params), []);
+        if (stmt.reader) return stmt.all(...params) as Record<string, unknown>[];
+        stmt.run(...params);
+        return [];
       },
       childEnv: { SAGA_STORE: 'sqlite', SAGA_DB: file },
       async dispose() {

@@ -23,7 +23,10 @@ export interface ReactionContext<Tx> {
 }
 
 /** A reaction's logic. */
-export type ReactionHandler<T, Tx> = (event: EventEnvelope<T>, context: ReactionContext<Tx>) => void | Promise<void>;
+export type ReactionHandler<T, Tx> = (
+  event: EventEnvelope<T>,
+  context: ReactionContext<Tx>,
+) => void | Promise<void>;
 
 /** Options of {@link react}. */
 export interface ReactOptions<Tx> {
@@ -70,7 +73,11 @@ export interface Reaction {
  * subscriber.on('order.placed', reserveOnPlaced.handle);
  * ```
  */
-export function react<T, Tx>(eventType: string, handler: ReactionHandler<T, Tx>, options: ReactOptions<Tx>): Reaction {
+export function react<T, Tx>(
+  eventType: string,
+  handler: ReactionHandler<T, Tx>,
+  options: ReactOptions<Tx>,
+): Reaction {
   const now = options.now ?? Date.now;
   const newId = options.newId ?? randomUUID;
   const { consumer, inbox, outbox, registry } = options;

@@ -30,7 +30,7 @@ export interface FlowTrace {
   /** Last event time, epoch ms. */
   readonly endedAt: number | undefined;
   readonly durationMs: number;
-  /** Ids of events whose cause is not in the flow (missing, or started elsewhere), besides the first root. */
+  /** Ids of events that name a cause (`causationid`) absent from the flow: lost, or a flow started elsewhere. */
   readonly orphans: readonly string[];
 }
 
@@ -88,7 +88,9 @@ export async function traceFlow(correlationId: string, options: TraceFlowOptions
     remaining.delete(pick);
     const causeIndex = pick.event.causationid === undefined ? undefined : index.get(pick.event.causationid);
     const cause = causeIndex === undefined ? undefined : steps[causeIndex];
-    if (cause === undefined && steps.length > 0) orphans.push(pick.event.id);
+    const causeId = pick.event.causationid;
+    if (causeId !== undefined && (!byId.has(causeId) || causeId === pick.event.id))
+      orphans.push(pick.event.id);
     index.set(pick.event.id, steps.length);
     steps.push({
       event: pick.event,
