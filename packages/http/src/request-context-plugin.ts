@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { type Clock, Deadline, DeadlineExceededError, systemClock, withDeadline } from '@sluice/resilience';
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import fp from 'fastify-plugin';
+import { parseDeadlineHeader } from './deadline-header.js';
+import { HttpHeaders } from './headers.js';
+import { type RequestScope, runInRequestScope } from './request-scope.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The request's deadline: from `sluice-deadline-ms` (clamped to
+     * `maxDeadlineMs`), else `defaultDeadlineMs`, else `undefined`. Its
+     * `remaining()` is the handler's budget; client calls made while
+     * handling the request inherit it (it is also the current
+     * `withDeadline()` deadline).
+     */
+    deadline: Deadline | undefined;
+    /** The calling service's name (`sluice-caller`), if sent. */
+    caller: string | undefined;
+  }
+}
+
+/** Options of {@link requestContextPlugin}. */
+export interface RequestContextOptions {
+  /** Deadline in ms for requests that carry no `sluice-deadline-ms`. Default: none. */
+  readonly defaultDeadlineMs?: number;
+  /** Largest deadline accepted from a caller, in ms (longer ones are clamped). Default: no limit. */
+  readonly maxDeadlineMs?: number;
+  /** Open a server span per request (`@opentelemetry/api`; a no-op without an SDK). Default true. */
+  readonly tracing?: boolean;
+  /** Clock of the deadlines. Default `systemClock`. */
+  readonly clock?: Clock;
+}
+
+const kSpan = Symbol('sluice.span');
+const kOtel = Symbol('sluice.otelContext');
+const kScope = Symbol('sluice.scope');
+
+interface Internals {
+  [kSpan]?: Span | undefined;
+  [kOtel]?: Context | undefined;
+  [kScope]?: RequestScope;
+}
+
+const tracer = trace.getTracer('@sluice/http');
+
+const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * A request id for Fastify's `genReqId`: the incoming `x-request-id` when it
+ * is 1–128 safe characters, else a new UUID (so a caller cannot inject
+ * arbitrary text into logs).
+ */
+export function requestIdFrom(headers: Readonly<Record<string, string | string[] | undefined>>): string {
+  const v = headers[HttpHeaders.requestId];
+  return typeof v === 'string' && SAFE_ID.test(v) ? v : randomUUID();
+}
+
+/**
+ * Re-enters the request's scope (request id, deadline, trace context) and
+ * calls `done` inside it. Fastify reads the body from socket events, which
+ * lose AsyncLocalStorage context, so the plugin enters on `onRequest` and
+ * again on `preValidation`.
+ */
+function enter(request: FastifyRequest, done: HookHandlerDoneFunction): void {
+  const r = request as unknown as Internals;
+  const scope = r[kScope] as RequestScope;
+  const deadline = request.deadline;
+  const run =
+    deadline === undefined
+      ? () => runInRequestScope(scope, done)
+      : () => runInRequestScope(scope, () => withDeadline(deadline, done));
+  const otel = r[kOtel];
+  if (otel === undefined) run();
+  else context.with(otel, run);
+}
+
+const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next) => {
+  const tracing = options.tracing ?? true;
+  const clock = options.clock ?? systemClock;
+  const maxMs = options.maxDeadlineMs;
+  const defaultMs = options.defaultDeadlineMs;
+  app.decorateRequest('deadline', undefined);
+  app.decorateRequest('caller', undefined);
+
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
+    reply.header(HttpHeaders.requestId, request.id);
+    const callerHeader = request.headers[HttpHeaders.caller];
+    const caller = typeof callerHeader === 'string' && callerHeader.length <= 128 ? callerHeader : undefined;
+    request.caller = caller;
+    const r = request as unknown as Internals;
+    r[kScope] = { requestId: String(request.id), caller };
+
+    if (tracing) {
+      const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+      const route = request.routeOptions.url;
+      const span = tracer.startSpan(
+        route === undefined ? request.method : `${request.method} ${route}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': request.method,
+            'url.path': request.url.split('?', 1)[0] as string,
+            ...(route === undefined ? {} : { 'http.route': route }),
+            'sluice.request_id': String(request.id),
+          },
+        },
+        parent,
+      );
+      r[kSpan] = span;
+      r[kOtel] = trace.setSpan(parent, span);
+    }
+
+    let ms: number | undefined;
+    try {
+      ms = parseDeadlineHeader(request.headers[HttpHeaders.deadline]);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    ms ??= defaultMs;
+    if (ms !== undefined) {
+      if (maxMs !== undefined && ms > maxMs) ms = maxMs;
+      request.deadline = Deadline.after(ms, clock);
+      if (ms <= 0) {
+        // The caller has already given up: do no work for it.
+        done(new DeadlineExceededError('the request arrived with no time left on its deadline'));
+        return;
+      }
+    }
+    enter(request, done);
+  });
+
+  app.addHook('preValidation', (request, _reply, done) => enter(request, done));
+
+  if (tracing) {
+    const end = (request: FastifyRequest, status: number | undefined) => {
+      const r = request as unknown as Internals;
+      const span = r[kSpan];
+      if (span === undefined) return;
+      r[kSpan] = undefined;
+      if (status === undefined) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted by the client' });
+      } else {
+        span.setAttribute('http.response.status_code', status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    };
+    app.addHook('onResponse', (request, reply, done) => {
+      end(request, reply.statusCode);
+      done();
+    });
+    app.addHook('onRequestAbort', (request, done) => {
+      end(request, undefined);
+      done();
+    });
+  }
+  next();
+};
+
+/**
+ * Per-request context: echoes `x-request-id` (Fastify's `request.id`; see
+ * {@link requestIdFrom}), reads `sluice-caller` into `request.caller` and
+ * `sluice-deadline-ms` into `request.deadline`, opens a server span from
+ * the incoming `traceparent`, and runs the hooks and handler with all three
+ * current (AsyncLocalStorage), so client calls made while handling the
+ * request forward its id, inherit its deadline and join its trace. A
+ * malformed deadline header is a 400; an expired one a 504 before any work.
+ */
+export const requestContextPlugin = fp(plugin, { name: '@sluice/http.request-context', fastify: '5.x' });
