@@ -43,6 +43,11 @@ export function gracefulShutdown(app: FastifyInstance, options: GracefulShutdown
       if (options.drainDelayMs) await new Promise((r) => setTimeout(r, options.drainDelayMs));
       const force = setTimeout(() => app.server.closeAllConnections(), options.timeoutMs ?? 10_000);
       force.unref();
+      // A keep-alive connection whose request finishes during the drain would
+      // otherwise idle until its keep-alive timeout and hold close() open:
+      // sweep idle connections until the server is closed (nothing on the hot path).
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      sweep.unref();
       try {
         await app.close();
         options.onClosed?.();
@@ -51,6 +56,7 @@ export function gracefulShutdown(app: FastifyInstance, options: GracefulShutdown
         throw error;
       } finally {
         clearTimeout(force);
+        clearInterval(sweep);
         for (const signal of options.signals ?? []) process.off(signal, onSignal);
       }
     })();

@@ -10,7 +10,7 @@ import {
   TimeoutError,
   withDeadline,
 } from '@sluice/resilience';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from './http.test-support.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
@@ -28,7 +28,7 @@ async function failure(promise: Promise<unknown>): Promise<SluiceError> {
 
 describe('createHttpClient', () => {
   let app: HttpServer;
-  let bare: ReturnType<typeof Fastify>;
+  let bare: FastifyInstance;
   let origin: string;
   let bareOrigin: string;
   let deadOrigin: string;
