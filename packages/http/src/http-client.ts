@@ -14,6 +14,7 @@ import {
   type RetryOptions,
   retry,
   retryBudget,
+  TimeoutError,
   timeout,
 } from '@sluice/resilience';
 import { type Dispatcher, Pool } from 'undici';
@@ -250,6 +251,20 @@ class UndiciHttpClient implements HttpClient {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
+  /** undici's own timeouts (the backstop of the timeout policy) are timeouts too. */
+  private transportError(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    req: HttpRequest,
+    limitMs: number | null,
+  ) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if ((code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') && limitMs !== null) {
+      return new TimeoutError(`${this.name} ${req.method} ${req.path}`, limitMs);
+    }
+    return errorFromTransport(error, signal, `${this.name} ${req.method} ${req.path}`);
+  }
+
   /** One attempt: headers, span, the undici request, the response mapped. */
   private async attempt<T>(req: HttpRequest, ctx: ExecutionContext): Promise<HttpResponse<T>> {
     const scope = currentRequestScope();
@@ -294,7 +309,13 @@ class UndiciHttpClient implements HttpClient {
     );
     propagation.inject(trace.setSpan(parent, span), headers);
 
-    const signal = ctx.signal;
+    // An AbortSignal handed to undici costs ~15 µs of CPU per request here
+    // (listener bookkeeping and GC), half of a bare request. So the common
+    // case passes none: the timeout policy (aggressive) rejects at the limit
+    // on its own shared timer, and undici's headers/body timeouts, set to the
+    // same limit, free the connection. Only a caller's own signal is passed.
+    const signal = req.signal === undefined ? undefined : ctx.signal;
+    const limitMs = deadline === undefined ? null : Math.max(1, Math.ceil(deadline.remaining()));
     try {
       let res: Dispatcher.ResponseData;
       try {
@@ -304,10 +325,12 @@ class UndiciHttpClient implements HttpClient {
           path,
           headers,
           body: body ?? null,
-          signal,
+          headersTimeout: limitMs,
+          bodyTimeout: limitMs,
+          ...(signal === undefined ? {} : { signal }),
         });
       } catch (error) {
-        throw errorFromTransport(error, signal, `${this.name} ${req.method} ${req.path}`);
+        throw this.transportError(error, signal, req, limitMs);
       }
       span.setAttribute('http.response.status_code', res.statusCode);
       const contentType = firstHeader(res.headers['content-type']);
@@ -315,7 +338,7 @@ class UndiciHttpClient implements HttpClient {
       try {
         text = await res.body.text();
       } catch (error) {
-        throw errorFromTransport(error, signal, `${this.name} ${req.method} ${req.path}`);
+        throw this.transportError(error, signal, req, limitMs);
       }
       let parsed: unknown;
       if (text.length > 0) {

@@ -4,6 +4,7 @@ import type {
   FastifyPluginCallback,
   FastifyReply,
   FastifyRequest,
+  onResponseHookHandler,
   onSendHookHandler,
   preHandlerHookHandler,
 } from 'fastify';
@@ -175,13 +176,23 @@ const plugin: FastifyPluginCallback<IdempotencyOptions> = (app, options, next) =
       return payload;
     };
 
-    const addHook = <H>(name: 'preHandler' | 'onSend', hook: H) => {
+    const addHook = <H>(name: 'preHandler' | 'onSend' | 'onResponse', hook: H) => {
       const existing = route[name] as H | H[] | undefined;
       (route as unknown as Record<string, H[]>)[name] =
         existing === undefined ? [hook] : Array.isArray(existing) ? [hook, ...existing] : [hook, existing];
     };
+    // A request that ends without passing onSend (the socket died and
+    // Fastify gave up) must not hold its key until the lock lapses.
+    const onResponse: onResponseHookHandler = async function idempotencyOnResponse(request) {
+      const claim = (request as unknown as Record<symbol, Claim | undefined>)[kIdem];
+      if (claim !== undefined && !claim.settled) {
+        claim.settled = true;
+        await store.release(claim.key, claim.token).catch(() => {});
+      }
+    };
     addHook('preHandler', preHandler);
     addHook('onSend', onSend);
+    addHook('onResponse', onResponse);
     app.log.debug({ route: route.url, methods }, 'idempotency enabled');
   });
 
@@ -219,15 +230,6 @@ const plugin: FastifyPluginCallback<IdempotencyOptions> = (app, options, next) =
     }
   }
 
-  // A request that ends without passing onSend (the socket died mid-handler
-  // and Fastify gave up) must not hold its key until the lock lapses.
-  app.addHook('onResponse', async (request) => {
-    const claim = (request as unknown as Record<symbol, Claim | undefined>)[kIdem];
-    if (claim !== undefined && !claim.settled) {
-      claim.settled = true;
-      await store.release(claim.key, claim.token).catch(() => {});
-    }
-  });
   next();
 };
 

@@ -119,7 +119,10 @@ const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next
         parent,
       );
       r[kSpan] = span;
-      r[kOtel] = trace.setSpan(parent, span);
+      // Without an SDK the span records nothing and, with no incoming trace,
+      // there is no context worth making current: skip the context switch.
+      if (span.isRecording() || trace.getSpanContext(parent) !== undefined)
+        r[kOtel] = trace.setSpan(parent, span);
     }
 
     let ms: number | undefined;

@@ -1,0 +1,274 @@
+/**
+ * `npm run bench http`: REST on loopback.
+ *
+ * 1. Server: autocannon (50 connections, POST with a JSON body validated by
+ *    a schema) against bare Fastify and against `createHttpServer` with
+ *    every Sluice plugin (request context + deadline + tracing API,
+ *    problem+json, health, OpenAPI, idempotency plugin registered) — and
+ *    once more with the route opted into idempotency (a fresh key per
+ *    request, memory store). Each server runs in its own child process.
+ * 2. Client: a bare undici Pool vs `createHttpClient` (plain, and with
+ *    `resilience: true`), 64 requests in flight against one bare Fastify
+ *    child, a fixed number of requests per run; requests/s and client CPU
+ *    per request.
+ *
+ * Medians of 5 runs per variant, variants interleaved, ratios within the run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Type } from '@fastify/type-provider-typebox';
+import { createHttpClient, createHttpServer, createMemoryIdempotencyStore } from '@sluice/http';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { Pool } from 'undici';
+import { machineLine, median, writeSection } from './lib/results.js';
+
+const RUNS = 5;
+const SERVER_SECONDS = 3;
+const CONNECTIONS = 50;
+const CLIENT_REQUESTS = 20_000;
+const IN_FLIGHT = 64;
+const BODY = JSON.stringify({ customerId: 'c-1', items: [{ productId: 'sku-1', quantity: 2 }] });
+
+const OrderSchema = Type.Object(
+  {
+    customerId: Type.String({ minLength: 1 }),
+    items: Type.Array(
+      Type.Object({ productId: Type.String({ minLength: 1 }), quantity: Type.Integer({ minimum: 1 }) }),
+      { minItems: 1 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+type Variant = 'bare' | 'sluice' | 'sluice-idempotent';
+
+/** Child mode: serve one variant on an ephemeral port, print it, run until killed. */
+async function serve(variant: Variant): Promise<void> {
+  let n = 0;
+  if (variant === 'bare') {
+    const app = Fastify();
+    app.post('/orders', { schema: { body: OrderSchema } }, async (_request, reply) =>
+      reply.code(201).send({ id: `o-${++n}` }),
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    console.log(`PORT ${(app.server.address() as { port: number }).port}`);
+    return;
+  }
+  const app = await createHttpServer({ idempotency: { store: createMemoryIdempotencyStore() } });
+  app.post(
+    '/orders',
+    { schema: { body: OrderSchema }, config: { idempotency: variant === 'sluice-idempotent' } },
+    async (_request, reply) => reply.code(201).send({ id: `o-${++n}` }),
+  );
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(`PORT ${(app.server.address() as { port: number }).port}`);
+}
+
+async function startChild(variant: Variant): Promise<{ child: ChildProcess; origin: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=sluice-source', '--import', 'tsx', fileURLToPath(import.meta.url), 'serve', variant],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  for await (const chunk of child.stdout as NodeJS.ReadableStream) {
+    out += String(chunk);
+    const m = /PORT (\d+)/.exec(out);
+    if (m) return { child, origin: `http://127.0.0.1:${m[1]}` };
+  }
+  throw new Error(`server ${variant} did not start`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  if (child.exitCode === null) await once(child, 'exit');
+}
+
+interface ServerRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function cannon(origin: string, variant: Variant): Promise<ServerRun> {
+  let key = 0;
+  const result = await autocannon({
+    url: `${origin}/orders`,
+    connections: CONNECTIONS,
+    duration: SERVER_SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+        ...(variant === 'sluice-idempotent'
+          ? {
+              setupRequest: (req: autocannon.Request) => ({
+                ...req,
+                headers: { ...req.headers, 'idempotency-key': `"k-${++key}"` },
+              }),
+            }
+          : {}),
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+type ClientVariant = 'undici Pool' | 'sluice client' | 'sluice client + resilience';
+
+async function clientRun(origin: string, variant: ClientVariant): Promise<{ rps: number; cpuUs: number }> {
+  let call: () => Promise<unknown>;
+  let close: () => Promise<void>;
+  if (variant === 'undici Pool') {
+    const pool = new Pool(origin, { connections: IN_FLIGHT, pipelining: 1 });
+    call = async () => {
+      const res = await pool.request({
+        method: 'POST',
+        path: '/orders',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+      });
+      const body = await res.body.json();
+      if (res.statusCode !== 201) throw new Error(`status ${res.statusCode}`);
+      return body;
+    };
+    close = () => pool.close();
+  } else {
+    const client = createHttpClient({
+      origin,
+      caller: 'bench',
+      connections: IN_FLIGHT,
+      resilience: variant === 'sluice client + resilience',
+    });
+    const body = JSON.parse(BODY) as unknown;
+    call = () => client.post('/orders', body);
+    close = () => client.close();
+  }
+  // Warm the connections up, then measure a fixed number of requests.
+  await Promise.all(Array.from({ length: IN_FLIGHT }, () => call()));
+  let started = 0;
+  const worker = async () => {
+    while (started < CLIENT_REQUESTS) {
+      started++;
+      await call();
+    }
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await close();
+  return { rps: CLIENT_REQUESTS / seconds, cpuUs: (cpu.user + cpu.system) / CLIENT_REQUESTS };
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  // --- Servers
+  const serverVariants: Variant[] = ['bare', 'sluice', 'sluice-idempotent'];
+  const serverRuns = new Map<Variant, ServerRun[]>(serverVariants.map((v) => [v, []]));
+  for (const v of serverVariants) {
+    // Warm-up run per variant (JIT), not recorded.
+    const { child, origin } = await startChild(v);
+    await autocannon({ url: `${origin}/healthz`, connections: 10, duration: 1 });
+    await stopChild(child);
+  }
+  for (let run = 0; run < RUNS; run++) {
+    for (const v of serverVariants) {
+      const { child, origin } = await startChild(v);
+      await autocannon({
+        url: `${origin}/orders`,
+        method: 'POST',
+        body: BODY,
+        headers: { 'content-type': 'application/json' },
+        connections: 10,
+        duration: 1,
+      });
+      const r = await cannon(origin, v);
+      await stopChild(child);
+      serverRuns.get(v)?.push(r);
+      console.log(
+        `server ${v} run ${run + 1}: ${fmt(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}`,
+      );
+    }
+  }
+  const srv = (v: Variant) => {
+    const runs = serverRuns.get(v) ?? [];
+    return {
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((a, r) => a + r.errors, 0),
+    };
+  };
+
+  // --- Clients (one bare Fastify child serves them all)
+  const clientVariants: ClientVariant[] = ['undici Pool', 'sluice client', 'sluice client + resilience'];
+  const clientRuns = new Map<ClientVariant, { rps: number; cpuUs: number }[]>(
+    clientVariants.map((v) => [v, []]),
+  );
+  const { child, origin } = await startChild('bare');
+  for (const v of clientVariants) await clientRun(origin, v); // warm-up
+  for (let run = 0; run < RUNS; run++) {
+    for (const v of clientVariants) {
+      const r = await clientRun(origin, v);
+      clientRuns.get(v)?.push(r);
+      console.log(`client ${v} run ${run + 1}: ${fmt(r.rps)} req/s, ${fmt(r.cpuUs, 1)} µs CPU/request`);
+    }
+  }
+  await stopChild(child);
+  const cli = (v: ClientVariant) => {
+    const runs = clientRuns.get(v) ?? [];
+    return { rps: median(runs.map((r) => r.rps)), cpuUs: median(runs.map((r) => r.cpuUs)) };
+  };
+
+  const bare = srv('bare');
+  const ours = srv('sluice');
+  const idem = srv('sluice-idempotent');
+  const pool = cli('undici Pool');
+  const client = cli('sluice client');
+  const resilient = cli('sluice client + resilience');
+  const ratio = (a: number, b: number) => fmt(a / b, 2);
+
+  const md = `## HTTP (REST): \`bench/http.bench.ts\`
+
+${new Date().toISOString().slice(0, 10)} · \`npm run bench http\` · ${machineLine()} · loopback, every server in its own child process, medians of ${RUNS} runs per variant (variants interleaved), ratios within this run. The machine is shared with other work, so absolute figures are noisy; the ratios are the result.
+
+**Server** — autocannon, ${CONNECTIONS} connections, ${SERVER_SECONDS} s per run, \`POST /orders\` with a JSON body checked against a schema, answering 201 + JSON.
+
+| server | req/s | p50 ms | p99 ms | non-2xx/errors | vs bare |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| bare Fastify 5 (Ajv) | ${fmt(bare.rps)} | ${bare.p50} | ${bare.p99} | ${bare.errors} | 1.00× |
+| \`createHttpServer\`, all plugins | ${fmt(ours.rps)} | ${ours.p50} | ${ours.p99} | ${ours.errors} | **${ratio(ours.rps, bare.rps)}×** |
+| same, route with \`Idempotency-Key\` (new key per request, memory store) | ${fmt(idem.rps)} | ${idem.p50} | ${idem.p99} | ${idem.errors} | ${ratio(idem.rps, bare.rps)}× |
+
+**Client** — ${fmt(CLIENT_REQUESTS)} POSTs per run, ${IN_FLIGHT} in flight, against one bare Fastify child; CPU is the client process's (user + system) per request.
+
+| client | req/s | client CPU µs/request | vs undici Pool |
+| --- | ---: | ---: | ---: |
+| bare undici \`Pool.request\` + \`body.json()\` | ${fmt(pool.rps)} | ${fmt(pool.cpuUs, 1)} | 1.00× |
+| \`createHttpClient\` (timeout, deadline header, request id, caller, traceparent, client span) | ${fmt(client.rps)} | ${fmt(client.cpuUs, 1)} | **${ratio(client.rps, pool.rps)}×** |
+| \`createHttpClient({ resilience: true })\` (+ bulkhead, breaker, retry + budget) | ${fmt(resilient.rps)} | ${fmt(resilient.cpuUs, 1)} | ${ratio(resilient.rps, pool.rps)}× |
+
+Target ≥ 0.85× bare for the server with all plugins and for the client. Where the time goes: per request the server adds an AsyncLocalStorage scope (entered twice: before and after body parsing), a span through the OpenTelemetry API (no-op without an SDK), the deadline header parse and two extra hooks; the client adds header building, the per-attempt timeout policy (one shared timer, an AbortController per call), a no-op span and \`traceparent\` injection, and JSON parsing of the reply. An idempotent route adds canonical JSON + SHA-256 of the payload and two store calls per request.
+`;
+  writeSection('http', md);
+  console.log(md);
+}
+
+if (process.argv[2] === 'serve') {
+  await serve(process.argv[3] as Variant);
+} else {
+  await main();
+}
