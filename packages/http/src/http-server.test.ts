@@ -142,6 +142,21 @@ describe('createHttpServer', () => {
     expect((res.body as { currentMs: number }).currentMs).toBeLessThanOrEqual(2_000);
   });
 
+  it('with asyncContext: false still sets request.deadline but makes nothing current', async () => {
+    const plain = await createHttpServer({ asyncContext: false, openapi: false });
+    plain.get('/', async (request) => ({
+      remainingMs: request.deadline?.remaining(),
+      current: currentDeadline() === undefined && currentRequestId() === undefined,
+    }));
+    try {
+      const res = await raw(await listen(plain), { headers: { 'sluice-deadline-ms': '3000' } });
+      expect((res.body as { remainingMs: number }).remainingMs).toBeLessThanOrEqual(3_000);
+      expect(res.body).toMatchObject({ current: true });
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('clamps a deadline above maxDeadlineMs', async () => {
     const res = await raw(`${originA}/budget`, { headers: { 'sluice-deadline-ms': '999999999' } });
     expect((res.body as { remainingMs: number }).remainingMs).toBeLessThanOrEqual(60_000);
@@ -315,5 +330,12 @@ describe('createHttpServer', () => {
     expect(schema.required).toEqual(['customerId', 'items']);
     expect(schema.additionalProperties).toBe(false);
     expect(doc.paths['/healthz']).toBeUndefined();
+    const post = doc.paths['/orders']?.post as {
+      parameters?: { in: string; name: string; required: boolean }[];
+    };
+    const parameters = post?.parameters;
+    expect(parameters).toContainEqual(
+      expect.objectContaining({ in: 'header', name: 'idempotency-key', required: true }),
+    );
   });
 });

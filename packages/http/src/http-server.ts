@@ -28,6 +28,8 @@ export interface HttpServerOptions {
   readonly maxDeadlineMs?: number;
   /** A server span per request through `@opentelemetry/api`. Default true. */
   readonly tracing?: boolean;
+  /** Request id and deadline current via AsyncLocalStorage (see `RequestContextOptions.asyncContext`). Default true. */
+  readonly asyncContext?: boolean;
   /** `/healthz` and `/readyz`. Default `{}`. */
   readonly health?: HealthOptions;
   /** OpenAPI document at `/openapi.json`; `false` to leave it out. Default `{}`. */
@@ -93,6 +95,7 @@ export async function createHttpServer(options: HttpServerOptions = {}): Promise
     ...(options.defaultDeadlineMs === undefined ? {} : { defaultDeadlineMs: options.defaultDeadlineMs }),
     ...(options.maxDeadlineMs === undefined ? {} : { maxDeadlineMs: options.maxDeadlineMs }),
     ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+    ...(options.asyncContext === undefined ? {} : { asyncContext: options.asyncContext }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   if (options.openapi !== false) await app.register(openApiPlugin, options.openapi ?? {});

@@ -41,19 +41,38 @@ export interface RequestContextOptions {
   readonly tracing?: boolean;
   /** Clock of the deadlines. Default `systemClock`. */
   readonly clock?: Clock;
+  /**
+   * Make the request id and deadline current (AsyncLocalStorage) while the
+   * request is handled, so client calls inherit them without being passed
+   * them. On Node 20, AsyncLocalStorage runs on async_hooks, whose promise
+   * hooks tax every async operation of the process (see bench/RESULTS.md);
+   * `false` skips it: `request.deadline` is still set, but outgoing calls
+   * must be given `deadline: request.deadline` and the request id by hand.
+   * Default true.
+   */
+  readonly asyncContext?: boolean;
 }
 
-const kSpan = Symbol('sluice.span');
 const kOtel = Symbol('sluice.otelContext');
 const kScope = Symbol('sluice.scope');
 
 interface Internals {
-  [kSpan]?: Span | undefined;
   [kOtel]?: Context | undefined;
   [kScope]?: RequestScope;
 }
 
 const tracer = trace.getTracer('@sluice/http');
+
+/** Ends a server span with the response status (`undefined`: the client went away first). */
+function endSpan(span: Span, status: number | undefined): void {
+  if (status === undefined) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed before the response was sent' });
+  } else {
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
 
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -75,7 +94,14 @@ export function requestIdFrom(headers: Readonly<Record<string, string | string[]
  */
 function enter(request: FastifyRequest, done: HookHandlerDoneFunction): void {
   const r = request as unknown as Internals;
-  const scope = r[kScope] as RequestScope;
+  const scope = r[kScope];
+  if (scope === undefined) {
+    // asyncContext: false — only the trace context (its own manager) is entered.
+    const otel = r[kOtel];
+    if (otel === undefined) done();
+    else context.with(otel, done);
+    return;
+  }
   const deadline = request.deadline;
   const run =
     deadline === undefined
@@ -91,6 +117,7 @@ const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next
   const clock = options.clock ?? systemClock;
   const maxMs = options.maxDeadlineMs;
   const defaultMs = options.defaultDeadlineMs;
+  const asyncContext = options.asyncContext ?? true;
   app.decorateRequest('deadline', undefined);
   app.decorateRequest('caller', undefined);
 
@@ -100,7 +127,7 @@ const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next
     const caller = typeof callerHeader === 'string' && callerHeader.length <= 128 ? callerHeader : undefined;
     request.caller = caller;
     const r = request as unknown as Internals;
-    r[kScope] = { requestId: String(request.id), caller };
+    if (asyncContext) r[kScope] = { requestId: String(request.id), caller };
 
     if (tracing) {
       const parent = propagation.extract(ROOT_CONTEXT, request.headers);
@@ -118,9 +145,12 @@ const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next
         },
         parent,
       );
-      r[kSpan] = span;
-      // Without an SDK the span records nothing and, with no incoming trace,
-      // there is no context worth making current: skip the context switch.
+      // Without an SDK the span records nothing: no listener, no hook, and
+      // with no incoming trace no context worth making current either.
+      if (span.isRecording()) {
+        const res = reply.raw;
+        res.once('close', () => endSpan(span, res.writableFinished ? res.statusCode : undefined));
+      }
       if (span.isRecording() || trace.getSpanContext(parent) !== undefined)
         r[kOtel] = trace.setSpan(parent, span);
     }
@@ -147,29 +177,6 @@ const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next
 
   app.addHook('preValidation', (request, _reply, done) => enter(request, done));
 
-  if (tracing) {
-    const end = (request: FastifyRequest, status: number | undefined) => {
-      const r = request as unknown as Internals;
-      const span = r[kSpan];
-      if (span === undefined) return;
-      r[kSpan] = undefined;
-      if (status === undefined) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted by the client' });
-      } else {
-        span.setAttribute('http.response.status_code', status);
-        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      span.end();
-    };
-    app.addHook('onResponse', (request, reply, done) => {
-      end(request, reply.statusCode);
-      done();
-    });
-    app.addHook('onRequestAbort', (request, done) => {
-      end(request, undefined);
-      done();
-    });
-  }
   next();
 };
 
