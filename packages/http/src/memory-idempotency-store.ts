@@ -16,7 +16,11 @@ interface MemoryRecord {
 
 /** Options of {@link createMemoryIdempotencyStore}. */
 export interface MemoryIdempotencyStoreOptions {
-  /** Most records kept; when full, expired ones are purged, then the oldest dropped. Default 100 000. */
+  /**
+   * Most records kept. When full, the oldest key is forgotten (a retry with
+   * it would run again): size it above your request rate × `ttlMs`.
+   * Default 100 000.
+   */
   readonly maxEntries?: number;
 }
 
@@ -45,11 +49,16 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
         if (existing.response !== undefined) return { state: 'completed', response: existing.response };
         if (existing.lockedUntil > claim.now) return { state: 'in_flight' };
       }
-      if (existing === undefined && records.size >= max) {
-        purge(claim.now);
-        // Still full: drop the oldest insertion (Map keeps insertion order).
-        if (records.size >= max) records.delete(records.keys().next().value as string);
+      // The Map keeps insertion order, which (one TTL for all) is expiry
+      // order: drop expired records from the front, stopping at the first
+      // live one — amortised O(1), never a scan of the whole store.
+      for (const [k, r] of records) {
+        if (r.expiresAt > claim.now) break;
+        records.delete(k);
       }
+      // Still full: the oldest live key is forgotten (see maxEntries).
+      if (existing === undefined && records.size >= max)
+        records.delete(records.keys().next().value as string);
       const token = randomUUID();
       records.delete(claim.key);
       records.set(claim.key, {
