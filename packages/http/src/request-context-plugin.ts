@@ -131,20 +131,20 @@ const plugin: FastifyPluginCallback<RequestContextOptions> = (app, options, next
 
     if (tracing) {
       const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-      const route = request.routeOptions.url;
-      const span = tracer.startSpan(
-        route === undefined ? request.method : `${request.method} ${route}`,
-        {
-          kind: SpanKind.SERVER,
-          attributes: {
-            'http.request.method': request.method,
-            'url.path': request.url.split('?', 1)[0] as string,
-            ...(route === undefined ? {} : { 'http.route': route }),
-            'sluice.request_id': String(request.id),
-          },
-        },
-        parent,
-      );
+      // Name and attributes only for a span that records: without an SDK
+      // nobody reads them, and building them (the route lookup allocates) is
+      // most of what tracing would cost here.
+      const span = tracer.startSpan(request.method, { kind: SpanKind.SERVER }, parent);
+      if (span.isRecording()) {
+        const route = request.routeOptions.url;
+        if (route !== undefined) span.updateName(`${request.method} ${route}`);
+        span.setAttributes({
+          'http.request.method': request.method,
+          'url.path': request.url.split('?', 1)[0] as string,
+          ...(route === undefined ? {} : { 'http.route': route }),
+          'sluice.request_id': String(request.id),
+        });
+      }
       // Without an SDK the span records nothing: no listener, no hook, and
       // with no incoming trace no context worth making current either.
       if (span.isRecording()) {
