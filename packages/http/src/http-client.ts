@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import {
   type BulkheadOptions,
   bulkhead,
@@ -304,7 +312,8 @@ class UndiciHttpClient implements HttpClient {
         ...(ctx.attempt > 1 ? { 'http.request.resend_count': ctx.attempt - 1 } : {}),
       });
     }
-    propagation.inject(trace.setSpan(parent, span), headers);
+    // A no-op span (no SDK) has an invalid context: nothing to propagate.
+    if (isSpanContextValid(span.spanContext())) propagation.inject(trace.setSpan(parent, span), headers);
 
     // An AbortSignal handed to undici costs ~15 µs of CPU per request here
     // (listener bookkeeping and GC), half of a bare request. So the common
