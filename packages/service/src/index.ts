@@ -20,5 +20,9 @@ export { loadMigrations, migratePostgres, migrateSqlite } from './migrations.js'
 export { isUniqueViolation, withPgTransaction } from './pg-transaction.js';
 export type { ServiceReason } from './reasons.js';
 export { ServiceReasons } from './reasons.js';
+export type { ServiceDatabase, ServiceDatabaseOptions } from './service-database.js';
+export { openServiceDatabase } from './service-database.js';
+export type { ServiceRuntime, ServiceRuntimeOptions } from './service-runtime.js';
+export { createServiceRuntime } from './service-runtime.js';
 export type { ProcessSpec, ProcessStatus, Supervisor, SupervisorOptions } from './supervisor.js';
 export { createSupervisor } from './supervisor.js';

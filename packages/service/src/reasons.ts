@@ -8,6 +8,8 @@ export const ServiceReasons = {
   INVALID_FAULT: 'SERVICE_INVALID_FAULT',
   /** A service's configuration (environment) is missing or malformed (`invalid_argument`). */
   INVALID_CONFIG: 'SERVICE_INVALID_CONFIG',
+  /** An operator route was called without the admin token (`permission_denied`). */
+  ADMIN_FORBIDDEN: 'SERVICE_ADMIN_FORBIDDEN',
 } as const;
 
 /** One of {@link ServiceReasons}. */
