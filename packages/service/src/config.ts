@@ -33,7 +33,7 @@ export type EnvConfig<S extends Record<string, EnvVar>> = { readonly [K in keyof
  * config.PORT; // number
  * ```
  */
-export function readEnv<S extends Record<string, EnvVar>>(
+export function readEnv<const S extends Record<string, EnvVar>>(
   env: Readonly<Record<string, string | undefined>>,
   spec: S,
 ): EnvConfig<S> {

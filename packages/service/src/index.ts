@@ -15,6 +15,8 @@ export type { EnvConfig, EnvVar } from './config.js';
 export { readEnv } from './config.js';
 export type { Fault, FaultInjector, FaultInjectorOptions, FaultKind, FaultSpec } from './fault-injection.js';
 export { createFaultInjector, parseFaultSpec } from './fault-injection.js';
+export type { GraphqlRouteOptions } from './graphql-route.js';
+export { graphqlRoute } from './graphql-route.js';
 export type { Migration } from './migrations.js';
 export { loadMigrations, migratePostgres, migrateSqlite } from './migrations.js';
 export { isUniqueViolation, withPgTransaction } from './pg-transaction.js';
