@@ -23,7 +23,8 @@ export function bindService<S extends DescService>(service: S, impl: Partial<Ser
   const bound: Record<string, ((...args: never[]) => unknown) | undefined> = {};
   for (const m of service.methods) {
     const fn = (impl as Record<string, unknown>)[m.localName];
-    bound[m.localName] = typeof fn === 'function' ? (fn.bind(impl) as (...args: never[]) => unknown) : undefined;
+    bound[m.localName] =
+      typeof fn === 'function' ? (fn.bind(impl) as (...args: never[]) => unknown) : undefined;
   }
   return { service, impl: bound };
 }

@@ -65,15 +65,16 @@ export type BiDiStreamingImpl<I extends DescMessage, O extends DescMessage> = (
 ) => AsyncIterable<MessageInitShape<O>>;
 
 /** The implementation type of one method, by its kind. */
-export type MethodImpl<M extends DescMethod> = M extends DescMethodUnary<infer I, infer O>
-  ? UnaryImpl<I, O>
-  : M extends DescMethodServerStreaming<infer I, infer O>
-    ? ServerStreamingImpl<I, O>
-    : M extends DescMethodClientStreaming<infer I, infer O>
-      ? ClientStreamingImpl<I, O>
-      : M extends DescMethodBiDiStreaming<infer I, infer O>
-        ? BiDiStreamingImpl<I, O>
-        : never;
+export type MethodImpl<M extends DescMethod> =
+  M extends DescMethodUnary<infer I, infer O>
+    ? UnaryImpl<I, O>
+    : M extends DescMethodServerStreaming<infer I, infer O>
+      ? ServerStreamingImpl<I, O>
+      : M extends DescMethodClientStreaming<infer I, infer O>
+        ? ClientStreamingImpl<I, O>
+        : M extends DescMethodBiDiStreaming<infer I, infer O>
+          ? BiDiStreamingImpl<I, O>
+          : never;
 
 /**
  * A typed implementation of a protobuf-es service (`GenService`), one function

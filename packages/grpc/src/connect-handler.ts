@@ -120,7 +120,10 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHandle
         const streamingOut = kind === 'server_streaming' || kind === 'bidi_streaming';
         const terminal: CallHandler = async (req) => {
           if (fn === undefined) {
-            throw new ConnectError(`${service.typeName}.${method.name} is not implemented`, Code.Unimplemented);
+            throw new ConnectError(
+              `${service.typeName}.${method.name} is not implemented`,
+              Code.Unimplemented,
+            );
           }
           const ctx = req.context as CallContext;
           const input = req.stream ? req.messages : req.message;
@@ -158,4 +161,3 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHandle
   };
   return connectNodeAdapter({ ...options.adapter, routes });
 }
-

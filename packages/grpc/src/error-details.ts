@@ -41,7 +41,11 @@ export interface WireStatus {
 
 function durationOf(ms: number): Duration {
   const seconds = Math.floor(ms / 1000);
-  return { $typeName: 'google.protobuf.Duration', seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1e6 };
+  return {
+    $typeName: 'google.protobuf.Duration',
+    seconds: BigInt(seconds),
+    nanos: (ms - seconds * 1000) * 1e6,
+  };
 }
 
 /**
@@ -53,7 +57,11 @@ function durationOf(ms: number): Duration {
 export function toWireStatus(error: unknown): WireStatus {
   const err = isSluiceError(error)
     ? error
-    : new SluiceError({ code: 'internal', reason: GrpcReasons.GRPC_HANDLER_FAILED, message: 'internal error' });
+    : new SluiceError({
+        code: 'internal',
+        reason: GrpcReasons.GRPC_HANDLER_FAILED,
+        message: 'internal error',
+      });
   const code = grpcStatusOf(err.code);
   const details: WireDetail[] = [
     {
@@ -97,7 +105,12 @@ export type TrailerReader = (key: string) => string | Uint8Array | undefined;
  * violations from `BadRequest`, `retryAfterMs` from `grpc-retry-pushback-ms`
  * (or `RetryInfo`). Malformed details are ignored, never thrown.
  */
-export function fromWireStatus(code: number, message: string, read: TrailerReader, cause?: unknown): SluiceError {
+export function fromWireStatus(
+  code: number,
+  message: string,
+  read: TrailerReader,
+  cause?: unknown,
+): SluiceError {
   const errorCode = codeFromGrpcStatus(code) ?? 'unknown';
   let reason: string | undefined;
   let metadata: Record<string, string> | undefined;
@@ -113,10 +126,12 @@ export function fromWireStatus(code: number, message: string, read: TrailerReade
           if (info?.reason) reason = info.reason;
           if (info && Object.keys(info.metadata).length > 0) metadata = { ...info.metadata };
         } else if (anyIs(any, BadRequestSchema)) {
-          violations = anyUnpack(any, BadRequestSchema)?.fieldViolations.map((v: { field: string; description: string }) => ({
-            field: v.field,
-            message: v.description,
-          }));
+          violations = anyUnpack(any, BadRequestSchema)?.fieldViolations.map(
+            (v: { field: string; description: string }) => ({
+              field: v.field,
+              message: v.description,
+            }),
+          );
         } else if (anyIs(any, RetryInfoSchema)) {
           const d = anyUnpack(any, RetryInfoSchema)?.retryDelay;
           if (d) retryAfterMs = Number(d.seconds) * 1000 + Math.round(d.nanos / 1e6);
@@ -132,7 +147,8 @@ export function fromWireStatus(code: number, message: string, read: TrailerReade
   if (typeof pushback === 'string' && /^\d+$/.test(pushback)) retryAfterMs = Number(pushback);
   return new SluiceError({
     code: errorCode,
-    reason: reason ?? (errorCode === 'cancelled' ? GrpcReasons.GRPC_CANCELLED : ErrorsReasons.UPSTREAM_GRPC_ERROR),
+    reason:
+      reason ?? (errorCode === 'cancelled' ? GrpcReasons.GRPC_CANCELLED : ErrorsReasons.UPSTREAM_GRPC_ERROR),
     message: message || `gRPC status ${code}`,
     ...(violations?.length || metadata
       ? { details: { ...(violations?.length ? { violations } : {}), ...(metadata ? { metadata } : {}) } }

@@ -44,15 +44,19 @@ export interface CallOptions {
 }
 
 /** The client function of one method, by its kind. */
-export type ClientMethod<M extends DescMethod> = M extends DescMethodUnary<infer I, infer O>
-  ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
-  : M extends DescMethodServerStreaming<infer I, infer O>
-    ? (request: MessageInitShape<I>, options?: CallOptions) => AsyncIterable<MessageShape<O>>
-    : M extends DescMethodClientStreaming<infer I, infer O>
-      ? (requests: AsyncIterable<MessageInitShape<I>>, options?: CallOptions) => Promise<MessageShape<O>>
-      : M extends DescMethodBiDiStreaming<infer I, infer O>
-        ? (requests: AsyncIterable<MessageInitShape<I>>, options?: CallOptions) => AsyncIterable<MessageShape<O>>
-        : never;
+export type ClientMethod<M extends DescMethod> =
+  M extends DescMethodUnary<infer I, infer O>
+    ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
+    : M extends DescMethodServerStreaming<infer I, infer O>
+      ? (request: MessageInitShape<I>, options?: CallOptions) => AsyncIterable<MessageShape<O>>
+      : M extends DescMethodClientStreaming<infer I, infer O>
+        ? (requests: AsyncIterable<MessageInitShape<I>>, options?: CallOptions) => Promise<MessageShape<O>>
+        : M extends DescMethodBiDiStreaming<infer I, infer O>
+          ? (
+              requests: AsyncIterable<MessageInitShape<I>>,
+              options?: CallOptions,
+            ) => AsyncIterable<MessageShape<O>>
+          : never;
 
 /** A typed client of a service: one function per method, by local name (`checkAvailability`). */
 export type GrpcClient<S extends DescService> = {
@@ -103,7 +107,11 @@ function decodeResponse<D extends DescMessage>(schema: D, bytes: Buffer): Messag
 function abortedError(signal: AbortSignal): SluiceError {
   return isSluiceError(signal.reason)
     ? signal.reason
-    : new SluiceError({ code: 'cancelled', reason: GrpcReasons.GRPC_CANCELLED, message: 'call cancelled by the client' });
+    : new SluiceError({
+        code: 'cancelled',
+        reason: GrpcReasons.GRPC_CANCELLED,
+        message: 'call cancelled by the client',
+      });
 }
 
 /** Unary response whose header and trailer are converted on first read. */
@@ -169,7 +177,8 @@ export function createGrpcClient<S extends DescService>(
     if (inherited !== undefined) deadline = inherited.downstream(overheadMs).min(deadline);
     if (deadline === undefined) return {};
     const ms = deadline.remaining();
-    if (ms <= 0) throw new DeadlineExceededError('deadline exceeded before the call was sent', req.method.name);
+    if (ms <= 0)
+      throw new DeadlineExceededError('deadline exceeded before the call was sent', req.method.name);
     return { deadline: Date.now() + ms };
   };
 
@@ -235,7 +244,14 @@ export function createGrpcClient<S extends DescService>(
         const md = headersToMetadata(req.header);
         const call = req.stream
           ? client.makeBidiStreamRequest(path, identity, identity, md, opts)
-          : client.makeServerStreamRequest(path, identity, identity, encode(method.input, req.message), md, opts);
+          : client.makeServerStreamRequest(
+              path,
+              identity,
+              identity,
+              encode(method.input, req.message),
+              md,
+              opts,
+            );
         const got: { header?: grpc.Metadata; trailer?: grpc.Metadata } = {};
         call.on('metadata', (m: grpc.Metadata) => {
           got.header = m;
@@ -245,7 +261,9 @@ export function createGrpcClient<S extends DescService>(
         });
         // The iterator below reports errors; this keeps a late one (after a break) from being unhandled.
         call.on('error', () => {});
-        const writing = req.stream ? writeAll(call as grpc.ClientDuplexStream<Buffer, Buffer>, req.messages, method.input) : undefined;
+        const writing = req.stream
+          ? writeAll(call as grpc.ClientDuplexStream<Buffer, Buffer>, req.messages, method.input)
+          : undefined;
         const response: StreamCallResponse = {
           stream: true,
           messages: readAll(call, method.output, req.signal, writing),

@@ -12,7 +12,13 @@ import {
 } from './call.js';
 import { toWireStatus } from './error-details.js';
 import { GrpcReasons } from './reasons.js';
-import { GrpcCallContext, type ServerCall, ServerStreamRequest, ServerUnaryRequest, serverResponse } from './server-call.js';
+import {
+  GrpcCallContext,
+  type ServerCall,
+  ServerStreamRequest,
+  ServerUnaryRequest,
+  serverResponse,
+} from './server-call.js';
 import { contractsValidator, decodeRequest, encode, type RequestValidator } from './wire.js';
 
 /** Options of {@link grpcServiceDefinition}. */
@@ -108,7 +114,9 @@ async function pump(
   }
 }
 
-function drainOrCancel(call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>) {
+function drainOrCancel(
+  call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>,
+) {
   return new Promise<void>((resolve) => {
     const done = () => {
       call.off('drain', done);
@@ -122,11 +130,14 @@ function drainOrCancel(call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.Se
 
 /** Decodes (and validates) a stream of request bytes as it is iterated. */
 async function* decodeStream(
-  source: AsyncIterable<Buffer>,
+  source: grpc.ServerReadableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>,
   method: DescMethod,
   validate: RequestValidator | undefined,
 ): AsyncGenerator<unknown> {
-  for await (const bytes of source) yield decodeRequest(method.input, bytes, validate);
+  // destroyOnReturn: false — the default iterator destroys the stream when the
+  // requests end, which for a bidi call kills the response side before its status is sent.
+  const requests = source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  for await (const bytes of requests) yield decodeRequest(method.input, bytes, validate);
 }
 
 /**
@@ -191,12 +202,13 @@ export function grpcServiceDefinition(
           }
           scoped(ctx.deadline, () =>
             invoke(chain, new ServerUnaryRequest(ctx, message)).then(
-            (res) => {
-              if (res.stream) throw new TypeError('unary handler returned a stream');
-              ctx.flushHeader();
-              callback(null, encode(method.output, res.message), ctx.trailerMetadata());
-            },
-            (e) => callback(toServiceError(e, ctx)),),
+              (res) => {
+                if (res.stream) throw new TypeError('unary handler returned a stream');
+                ctx.flushHeader();
+                callback(null, encode(method.output, res.message), ctx.trailerMetadata());
+              },
+              (e) => callback(toServiceError(e, ctx)),
+            ),
           );
         };
         break;
@@ -212,10 +224,11 @@ export function grpcServiceDefinition(
           }
           scoped(ctx.deadline, () =>
             invoke(chain, new ServerUnaryRequest(ctx, message)).then(
-            (res) => (res.stream ? pump(call, res.messages, method, ctx) : undefined),
-            (e) => {
-              if (!call.cancelled) call.emit('error', toServiceError(e, ctx));
-            },),
+              (res) => (res.stream ? pump(call, res.messages, method, ctx) : undefined),
+              (e) => {
+                if (!call.cancelled) call.emit('error', toServiceError(e, ctx));
+              },
+            ),
           );
         };
         break;
@@ -228,12 +241,13 @@ export function grpcServiceDefinition(
           const req = new ServerStreamRequest(ctx, decodeStream(call, method, validator));
           scoped(ctx.deadline, () =>
             invoke(chain, req).then(
-            (res) => {
-              if (res.stream) throw new TypeError('client-streaming handler returned a stream');
-              ctx.flushHeader();
-              callback(null, encode(method.output, res.message), ctx.trailerMetadata());
-            },
-            (e) => callback(toServiceError(e, ctx)),),
+              (res) => {
+                if (res.stream) throw new TypeError('client-streaming handler returned a stream');
+                ctx.flushHeader();
+                callback(null, encode(method.output, res.message), ctx.trailerMetadata());
+              },
+              (e) => callback(toServiceError(e, ctx)),
+            ),
           );
         };
         break;
@@ -243,10 +257,11 @@ export function grpcServiceDefinition(
           const req = new ServerStreamRequest(ctx, decodeStream(call, method, validator));
           scoped(ctx.deadline, () =>
             invoke(chain, req).then(
-            (res) => (res.stream ? pump(call, res.messages, method, ctx) : undefined),
-            (e) => {
-              if (!call.cancelled) call.emit('error', toServiceError(e, ctx));
-            },),
+              (res) => (res.stream ? pump(call, res.messages, method, ctx) : undefined),
+              (e) => {
+                if (!call.cancelled) call.emit('error', toServiceError(e, ctx));
+              },
+            ),
           );
         };
         break;

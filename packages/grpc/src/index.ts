@@ -24,42 +24,28 @@
 // Serving
 export type { BoundService } from './bound-service.js';
 export { bindService } from './bound-service.js';
+// Interceptors
 export type {
   BiDiStreamingImpl,
   CallContext,
+  CallHandler,
+  CallRequest,
+  CallResponse,
   ClientStreamingImpl,
+  Interceptor,
   MethodImpl,
   Protocol,
   ServerStreamingImpl,
   ServiceImpl,
-  UnaryImpl,
-} from './call.js';
-export type { ConnectHandlerOptions, NodeHandler } from './connect-handler.js';
-export { createConnectHandler, toConnectError } from './connect-handler.js';
-export type { GrpcServer, GrpcServerOptions, ServerKeepaliveOptions, ServerTlsOptions } from './grpc-server.js';
-export { createGrpcServer, SERVER_KEEPALIVE_DEFAULTS } from './grpc-server.js';
-// Calling
-export type { ClientKeepaliveOptions, ClientTlsOptions, GrpcChannel, GrpcChannelOptions } from './grpc-channel.js';
-export { CLIENT_KEEPALIVE_DEFAULTS, createGrpcChannel } from './grpc-channel.js';
-export type { CallOptions, ClientMethod, GrpcClient, GrpcClientOptions } from './grpc-client.js';
-export { createGrpcClient } from './grpc-client.js';
-// Interceptors
-export type {
-  CallHandler,
-  CallRequest,
-  CallResponse,
-  Interceptor,
   StreamCallRequest,
   StreamCallResponse,
   UnaryCallRequest,
   UnaryCallResponse,
+  UnaryImpl,
 } from './call.js';
 export { applyInterceptors } from './call.js';
-export type { BearerAuthOptions } from './interceptors/bearer-auth-interceptor.js';
-export { bearerAuthInterceptor, bearerTokenInterceptor } from './interceptors/bearer-auth-interceptor.js';
-export { resilienceInterceptor } from './interceptors/resilience-interceptor.js';
-export type { TracingOptions } from './interceptors/tracing-interceptor.js';
-export { tracingInterceptor } from './interceptors/tracing-interceptor.js';
+export type { ConnectHandlerOptions, NodeHandler } from './connect-handler.js';
+export { createConnectHandler, toConnectError } from './connect-handler.js';
 // Errors and the wire
 export type { TrailerReader, WireDetail, WireStatus } from './error-details.js';
 export {
@@ -70,9 +56,31 @@ export {
   STATUS_DETAILS_KEY,
   toWireStatus,
 } from './error-details.js';
+// Calling
+export type {
+  ClientKeepaliveOptions,
+  ClientTlsOptions,
+  GrpcChannel,
+  GrpcChannelOptions,
+} from './grpc-channel.js';
+export { CLIENT_KEEPALIVE_DEFAULTS, createGrpcChannel } from './grpc-channel.js';
+export type { CallOptions, ClientMethod, GrpcClient, GrpcClientOptions } from './grpc-client.js';
+export { createGrpcClient } from './grpc-client.js';
+export type {
+  GrpcServer,
+  GrpcServerOptions,
+  ServerKeepaliveOptions,
+  ServerTlsOptions,
+} from './grpc-server.js';
+export { createGrpcServer, SERVER_KEEPALIVE_DEFAULTS } from './grpc-server.js';
 // Extension points
 export type { GrpcServiceAdapter, GrpcServiceDefinitionOptions } from './grpc-service-definition.js';
 export { grpcServiceDefinition } from './grpc-service-definition.js';
+export type { BearerAuthOptions } from './interceptors/bearer-auth-interceptor.js';
+export { bearerAuthInterceptor, bearerTokenInterceptor } from './interceptors/bearer-auth-interceptor.js';
+export { resilienceInterceptor } from './interceptors/resilience-interceptor.js';
+export type { TracingOptions } from './interceptors/tracing-interceptor.js';
+export { tracingInterceptor } from './interceptors/tracing-interceptor.js';
 export type { GrpcReason } from './reasons.js';
 export { GrpcReasons } from './reasons.js';
 export type { RequestValidator } from './wire.js';

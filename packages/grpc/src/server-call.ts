@@ -15,7 +15,11 @@ export type ServerCall =
 
 /** The error a handler's signal aborts with when the caller cancels. */
 export function callerCancelled(): SluiceError {
-  return new SluiceError({ code: 'cancelled', reason: GrpcReasons.GRPC_CANCELLED, message: 'call cancelled' });
+  return new SluiceError({
+    code: 'cancelled',
+    reason: GrpcReasons.GRPC_CANCELLED,
+    message: 'call cancelled',
+  });
 }
 
 /**
@@ -59,7 +63,10 @@ export class GrpcCallContext implements CallContext {
       const c = new AbortController();
       this.controller = c;
       if (this.call.cancelled) c.abort(callerCancelled());
-      else (this.call as grpc.ServerUnaryCall<Buffer, Buffer>).once('cancelled', () => c.abort(callerCancelled()));
+      else
+        (this.call as grpc.ServerUnaryCall<Buffer, Buffer>).once('cancelled', () =>
+          c.abort(callerCancelled()),
+        );
     }
     return this.controller.signal;
   }

@@ -20,7 +20,9 @@ export function resilienceInterceptor(policy: Policy<never>): Interceptor {
     if (req.side !== 'client' || req.stream) return next(req);
     return policy.execute(
       (ctx) => next({ ...req, signal: ctx.signal, deadline: ctx.deadline }),
-      req.signal === undefined && req.deadline === undefined ? undefined : { signal: req.signal, deadline: req.deadline },
+      req.signal === undefined && req.deadline === undefined
+        ? undefined
+        : { signal: req.signal, deadline: req.deadline },
     );
   };
 }

@@ -37,7 +37,10 @@ function parentFrom(header: Headers) {
 function endWith(span: Span, error: unknown): void {
   const code = isSluiceError(error) ? grpcStatusOf(error.code) : 2;
   span.setAttribute('rpc.grpc.status_code', code);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
   span.end();
 }
 
@@ -89,29 +92,31 @@ export function tracingInterceptor(options: TracingOptions = {}): Interceptor {
       req.header.set('traceparent', `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}`);
     }
     const active = trace.setSpan(parent, span);
-    return context.with(active, () => next(req)).then(
-      (res: CallResponse): CallResponse => {
-        if (!res.stream) {
-          span.setAttribute('rpc.grpc.status_code', 0);
-          span.end();
-          return res;
-        }
-        const messages = traced(span, res.messages);
-        return {
-          stream: true,
-          messages,
-          get header() {
-            return res.header;
-          },
-          get trailer() {
-            return res.trailer;
-          },
-        };
-      },
-      (e: unknown) => {
-        endWith(span, e);
-        throw e;
-      },
-    );
+    return context
+      .with(active, () => next(req))
+      .then(
+        (res: CallResponse): CallResponse => {
+          if (!res.stream) {
+            span.setAttribute('rpc.grpc.status_code', 0);
+            span.end();
+            return res;
+          }
+          const messages = traced(span, res.messages);
+          return {
+            stream: true,
+            messages,
+            get header() {
+              return res.header;
+            },
+            get trailer() {
+              return res.trailer;
+            },
+          };
+        },
+        (e: unknown) => {
+          endWith(span, e);
+          throw e;
+        },
+      );
   };
 }
