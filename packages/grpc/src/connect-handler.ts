@@ -13,7 +13,6 @@ import {
   type Protocol,
 } from './call.js';
 import { toWireStatus } from './error-details.js';
-import { GrpcReasons } from './reasons.js';
 import { ServerStreamRequest, ServerUnaryRequest, serverResponse } from './server-call.js';
 import { contractsValidator, invalidMessage, type RequestValidator } from './wire.js';
 
