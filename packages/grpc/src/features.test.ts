@@ -12,7 +12,15 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { inventoryV1 } from '@sluice/contracts';
 import { SluiceError } from '@sluice/errors';
-import { circuitBreaker, consecutive, Deadline, pipeline, retry, withDeadline } from '@sluice/resilience';
+import {
+  circuitBreaker,
+  consecutive,
+  Deadline,
+  pipeline,
+  retry,
+  timeout,
+  withDeadline,
+} from '@sluice/resilience';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestSchema } from './gen/google/rpc/error_details_pb.js';
@@ -195,6 +203,34 @@ describe('interceptors', () => {
     const client = createGrpcClient(TestService, channel, { interceptors: [resilienceInterceptor(policy)] });
     await client.emptyCall({});
     expect(calls).toBe(3);
+  });
+
+  it('resilience: a timeout policy cancels the call and the server sees the tighter deadline', async () => {
+    const { channel } = await serve((s) => s.add(TestService, sluiceTestImpl));
+    const client = createGrpcClient(TestService, channel, {
+      interceptors: [resilienceInterceptor(timeout(300))],
+    });
+    await expect(client.unaryCall({ sleepMs: 10_000 }, { timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'deadline_exceeded',
+    });
+    const res = await client.unaryCall({}, { timeoutMs: 10_000 });
+    expect(Number(res.deadlineRemainingMs)).toBeLessThanOrEqual(300);
+  });
+
+  it('an interceptor may derive a request by spreading it; metadata set earlier still goes out', async () => {
+    const { channel } = await serve((s) => s.add(TestService, sluiceTestImpl));
+    const client = createGrpcClient(TestService, channel, {
+      interceptors: [
+        bearerTokenInterceptor('t'),
+        (next) => (req) => next({ ...req, deadline: Deadline.after(2_000) }),
+      ],
+    });
+    let header: Headers | undefined;
+    await client.unaryCall(
+      {},
+      { headers: { 'x-grpc-test-echo-initial': 'kept' }, onHeader: (h) => (header = h) },
+    );
+    expect(header?.get('x-grpc-test-echo-initial')).toBe('kept');
   });
 
   describe('tracing', () => {

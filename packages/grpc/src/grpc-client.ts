@@ -9,7 +9,10 @@ import type {
   MessageInitShape,
   MessageShape,
 } from '@bufbuild/protobuf';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+
+const { Metadata } = grpc;
+
 import { decodeMessage } from '@sluice/contracts';
 import { isSluiceError, SluiceError } from '@sluice/errors';
 import { currentDeadline, Deadline, DeadlineExceededError } from '@sluice/resilience';
@@ -114,6 +117,55 @@ function abortedError(signal: AbortSignal): SluiceError {
       });
 }
 
+/**
+ * An outgoing call. Its `header` is created on first read, so a call that no
+ * interceptor adds metadata to builds no Headers and converts nothing.
+ */
+class ClientRequest {
+  readonly side = 'client' as const;
+  readonly context = undefined;
+  readonly stream: boolean;
+  readonly signal: AbortSignal | undefined;
+  readonly deadline: Deadline | undefined;
+  declare readonly header: Headers;
+  private h: Headers | undefined;
+  private readonly init: CallOptions['headers'];
+
+  constructor(
+    readonly service: DescService,
+    readonly method: DescMethod,
+    readonly message: unknown,
+    readonly messages: AsyncIterable<unknown> | undefined,
+    opts: CallOptions | undefined,
+  ) {
+    this.stream = messages !== undefined;
+    this.signal = opts?.signal;
+    this.deadline =
+      opts?.deadline ?? (opts?.timeoutMs === undefined ? undefined : Deadline.after(opts.timeoutMs));
+    this.init = opts?.headers;
+    // An own accessor, so an interceptor that spreads the request (`{ ...req }`) still copies the header.
+    Object.defineProperty(this, 'header', { get: lazyHeader, enumerable: true });
+  }
+
+  /** The headers if anyone created them (or the call was given some). */
+  peekHeader(): Headers | undefined {
+    return this.h ?? (this.init === undefined ? undefined : this.header);
+  }
+}
+
+function lazyHeader(this: { h: Headers | undefined; init: CallOptions['headers'] }): Headers {
+  this.h ??= new Headers(this.init);
+  return this.h;
+}
+
+/** The grpc-js metadata of a request: empty without building Headers when none were set. */
+function metadataOf(req: CallRequest): grpc.Metadata {
+  // A request derived by spreading has no peekHeader: its header was copied.
+  const peek = (req as Partial<ClientRequest>).peekHeader;
+  const h = typeof peek === 'function' ? peek.call(req) : req.header;
+  return h === undefined ? new Metadata() : headersToMetadata(h);
+}
+
 /** Unary response whose header and trailer are converted on first read. */
 class ClientUnaryResponse implements UnaryCallResponse {
   readonly stream = false as const;
@@ -192,14 +244,21 @@ export function createGrpcClient<S extends DescService>(
       terminal = (req) =>
         new Promise<CallResponse>((resolve, reject) => {
           const opts = callOptions(req);
-          const md = headersToMetadata(req.header);
+          const md = metadataOf(req);
           const signal = req.signal;
           const got: { header?: grpc.Metadata; trailer?: grpc.Metadata } = {};
           let onAbort: (() => void) | undefined;
+          let sourceError: unknown;
           const callback = (err: grpc.ServiceError | null, value?: Buffer) => {
             if (onAbort) signal?.removeEventListener('abort', onAbort);
             if (err) {
-              reject(signal?.aborted ? abortedError(signal) : statusError(err));
+              reject(
+                sourceError !== undefined
+                  ? sourceError
+                  : signal?.aborted
+                    ? abortedError(signal)
+                    : statusError(err),
+              );
               return;
             }
             try {
@@ -212,7 +271,9 @@ export function createGrpcClient<S extends DescService>(
           if (req.stream) {
             const w = client.makeClientStreamRequest(path, identity, identity, md, opts, callback);
             call = w;
-            void writeAll(w, req.messages, method.input);
+            void writeAll(w, req.messages, method.input).then((e) => {
+              sourceError = e;
+            });
           } else {
             call = client.makeUnaryRequest(
               path,
@@ -241,7 +302,7 @@ export function createGrpcClient<S extends DescService>(
     } else {
       terminal = async (req) => {
         const opts = callOptions(req);
-        const md = headersToMetadata(req.header);
+        const md = metadataOf(req);
         const call = req.stream
           ? client.makeBidiStreamRequest(path, identity, identity, md, opts)
           : client.makeServerStreamRequest(
@@ -279,22 +340,14 @@ export function createGrpcClient<S extends DescService>(
     }
 
     const chain = applyInterceptors(terminal, interceptors);
-    const request = (message: unknown, messages: unknown, opts: CallOptions | undefined): CallRequest => {
-      const deadline =
-        opts?.deadline ?? (opts?.timeoutMs === undefined ? undefined : Deadline.after(opts.timeoutMs));
-      const base = {
-        side: 'client' as const,
+    const request = (message: unknown, messages: unknown, opts: CallOptions | undefined): CallRequest =>
+      new ClientRequest(
         service,
         method,
-        header: new Headers(opts?.headers),
-        signal: opts?.signal,
-        deadline,
-        context: undefined,
-      };
-      return messages === undefined
-        ? { ...base, stream: false, message }
-        : { ...base, stream: true, messages: messages as AsyncIterable<unknown> };
-    };
+        message,
+        messages as AsyncIterable<unknown> | undefined,
+        opts,
+      ) as CallRequest;
     const report = (res: CallResponse, opts: CallOptions | undefined) => {
       opts?.onHeader?.(res.header);
     };

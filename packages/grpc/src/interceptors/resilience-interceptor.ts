@@ -1,5 +1,5 @@
-import type { Policy } from '@sluice/resilience';
-import type { Interceptor } from '../call.js';
+import type { Policy, PolicyDescription } from '@sluice/resilience';
+import type { CallRequest, Interceptor } from '../call.js';
 
 /**
  * Runs each outgoing unary call under a resilience policy — typically one
@@ -16,13 +16,28 @@ import type { Interceptor } from '../call.js';
  * ```
  */
 export function resilienceInterceptor(policy: Policy<never>): Interceptor {
+  // Only timeouts and hedging abort a running attempt; without them the policy's
+  // signal is the caller's (or a fresh one that never aborts), so skip building it.
+  const aborts = canAbort(policy.describe());
   return (next) => (req) => {
     if (req.side !== 'client' || req.stream) return next(req);
     return policy.execute(
-      (ctx) => next({ ...req, signal: ctx.signal, deadline: ctx.deadline }),
+      (ctx) =>
+        next(
+          // A view of the request with the attempt's signal and deadline; the
+          // prototype keeps the original's lazily built header.
+          Object.create(req, {
+            signal: { value: aborts ? ctx.signal : req.signal, enumerable: true },
+            deadline: { value: ctx.deadline, enumerable: true },
+          }) as CallRequest,
+        ),
       req.signal === undefined && req.deadline === undefined
         ? undefined
         : { signal: req.signal, deadline: req.deadline },
     );
   };
+}
+
+function canAbort(d: PolicyDescription): boolean {
+  return d.kind === 'timeout' || d.kind === 'hedging' || (d.policies ?? []).some(canAbort);
 }

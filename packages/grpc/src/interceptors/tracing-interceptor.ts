@@ -88,7 +88,9 @@ export function tracingInterceptor(options: TracingOptions = {}): Interceptor {
       parent,
     );
     const sc = span.spanContext();
-    if (!server && isSpanContextValid(sc)) {
+    // A no-op tracer with no parent: nothing to record or propagate.
+    if (!isSpanContextValid(sc) && !span.isRecording()) return next(req);
+    if (!server) {
       req.header.set('traceparent', `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}`);
     }
     const active = trace.setSpan(parent, span);
