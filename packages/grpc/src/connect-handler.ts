@@ -8,6 +8,7 @@ import {
   applyInterceptors,
   type CallContext,
   type CallHandler,
+  type CallRequest,
   type CallResponse,
   type Interceptor,
   type Protocol,
@@ -129,26 +130,46 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHandle
           return serverResponse(ctx, streamingOut ? fn(input, ctx) : await fn(input, ctx), streamingOut);
         };
         const chain = applyInterceptors(terminal, interceptors);
-        const call = (input: unknown, h: HandlerContext): Promise<CallResponse> => {
-          const ctx = new ConnectCallContext(h, service, method);
-          const req =
-            kind === 'unary' || kind === 'server_streaming'
-              ? (check(input, method), new ServerUnaryRequest(ctx, input))
-              : new ServerStreamRequest(ctx, checked(input as AsyncIterable<unknown>, method));
+        const call = (ctx: ConnectCallContext, input: unknown): Promise<CallResponse> => {
+          let req: CallRequest;
+          if (kind === 'unary' || kind === 'server_streaming') {
+            check(input, method);
+            req = new ServerUnaryRequest(ctx, input);
+          } else req = new ServerStreamRequest(ctx, checked(input as AsyncIterable<unknown>, method));
           return ctx.deadline === undefined ? chain(req) : withDeadline(ctx.deadline, () => chain(req));
         };
         impl[method.localName] = streamingOut
           ? async function* (input: unknown, h: HandlerContext) {
+              const ctx = new ConnectCallContext(h, service, method);
+              const deadline = ctx.deadline;
               try {
-                const res = await call(input, h);
-                if (res.stream) yield* res.messages;
+                const res = await call(ctx, input);
+                if (!res.stream) return;
+                // Pull each response inside the deadline's scope, so the handler's
+                // generator body sees it as the current deadline too.
+                const it = res.messages[Symbol.asyncIterator]();
+                let done = false;
+                try {
+                  for (;;) {
+                    const r = await (deadline === undefined
+                      ? it.next()
+                      : withDeadline(deadline, () => it.next()));
+                    if (r.done) {
+                      done = true;
+                      return;
+                    }
+                    yield r.value;
+                  }
+                } finally {
+                  if (!done) await it.return?.();
+                }
               } catch (e) {
                 throw toConnectError(e);
               }
             }
           : async (input: unknown, h: HandlerContext) => {
               try {
-                const res = await call(input, h);
+                const res = await call(new ConnectCallContext(h, service, method), input);
                 return res.stream ? undefined : res.message;
               } catch (e) {
                 throw toConnectError(e);
