@@ -2,7 +2,7 @@ import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type * as grpc from '@grpc/grpc-js';
 import { SluiceError } from '@sluice/errors';
 import type { Deadline } from '@sluice/resilience';
-import type { CallContext, CallResponse, StreamCallRequest, UnaryCallRequest } from './call.js';
+import type { CallContext, CallRequest, CallResponse, StreamCallRequest, UnaryCallRequest } from './call.js';
 import { GrpcReasons } from './reasons.js';
 import { headersToMetadata, metadataToHeaders } from './wire.js';
 
@@ -89,6 +89,20 @@ export class GrpcCallContext implements CallContext {
   abort(reason: unknown): void {
     this.controller?.abort(reason);
   }
+}
+
+/**
+ * One request header value, without building the whole `Headers` of a grpc-js
+ * call (interceptors that need one key — `traceparent`, `authorization` — use it).
+ * @internal
+ */
+export function requestHeaderValue(req: CallRequest, name: string): string | null {
+  const ctx = req.context;
+  if (ctx instanceof GrpcCallContext) {
+    const v = ctx.call.metadata.get(name)[0];
+    return v === undefined ? null : typeof v === 'string' ? v : v.toString('base64');
+  }
+  return req.header.get(name);
 }
 
 /** A server-side unary request. @internal */

@@ -1,6 +1,7 @@
 import { SluiceError } from '@sluice/errors';
 import type { Interceptor } from '../call.js';
 import { GrpcReasons } from '../reasons.js';
+import { requestHeaderValue } from '../server-call.js';
 
 /** Options of {@link bearerAuthInterceptor}. */
 export interface BearerAuthOptions {
@@ -28,7 +29,7 @@ function unauthenticated(message: string): SluiceError {
 export function bearerAuthInterceptor(options: BearerAuthOptions): Interceptor {
   return (next) => async (req) => {
     if (req.side !== 'server') return next(req);
-    const header = req.header.get('authorization');
+    const header = requestHeaderValue(req, 'authorization');
     const match = header === null ? null : /^Bearer\s+(\S+)$/i.exec(header);
     if (match === null) throw unauthenticated('missing bearer token');
     if (!(await options.verify(match[1] as string, `/${req.service.typeName}/${req.method.name}`))) {

@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import { grpcStatusOf, isSluiceError } from '@sluice/errors';
 import type { CallRequest, CallResponse, Interceptor } from '../call.js';
+import { requestHeaderValue } from '../server-call.js';
 
 /** Options of {@link tracingInterceptor}. */
 export interface TracingOptions {
@@ -20,8 +21,8 @@ export interface TracingOptions {
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Parses a W3C `traceparent` into a remote span context. */
-function parentFrom(header: Headers) {
-  const value = header.get('traceparent');
+function parentFrom(req: CallRequest) {
+  const value = requestHeaderValue(req, 'traceparent');
   const m = value === null ? null : TRACEPARENT.exec(value.trim());
   if (m === null) return ROOT_CONTEXT;
   const spanContext = {
@@ -74,7 +75,7 @@ export function tracingInterceptor(options: TracingOptions = {}): Interceptor {
   const tracer = options.tracer ?? trace.getTracer('@sluice/grpc');
   return (next) => (req: CallRequest) => {
     const server = req.side === 'server';
-    const parent = server ? parentFrom(req.header) : context.active();
+    const parent = server ? parentFrom(req) : context.active();
     const span = tracer.startSpan(
       `${req.service.typeName}/${req.method.name}`,
       {
