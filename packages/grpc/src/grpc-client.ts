@@ -117,45 +117,60 @@ function abortedError(signal: AbortSignal): SluiceError {
       });
 }
 
+/** Where a request's headers live; shared by the request and the attempts derived from it. */
+interface HeaderCell {
+  h: Headers | undefined;
+  readonly init: CallOptions['headers'];
+}
+
 /**
  * An outgoing call. Its `header` is created on first read, so a call that no
  * interceptor adds metadata to builds no Headers and converts nothing.
+ * @internal
  */
-class ClientRequest {
+export class ClientRequest {
   readonly side = 'client' as const;
   readonly context = undefined;
   readonly stream: boolean;
-  readonly signal: AbortSignal | undefined;
-  readonly deadline: Deadline | undefined;
   declare readonly header: Headers;
-  private h: Headers | undefined;
-  private readonly init: CallOptions['headers'];
 
   constructor(
     readonly service: DescService,
     readonly method: DescMethod,
     readonly message: unknown,
     readonly messages: AsyncIterable<unknown> | undefined,
-    opts: CallOptions | undefined,
+    readonly signal: AbortSignal | undefined,
+    readonly deadline: Deadline | undefined,
+    private readonly cell: HeaderCell,
   ) {
     this.stream = messages !== undefined;
-    this.signal = opts?.signal;
-    this.deadline =
-      opts?.deadline ?? (opts?.timeoutMs === undefined ? undefined : Deadline.after(opts.timeoutMs));
-    this.init = opts?.headers;
     // An own accessor, so an interceptor that spreads the request (`{ ...req }`) still copies the header.
     Object.defineProperty(this, 'header', { get: lazyHeader, enumerable: true });
   }
 
+  /** The same call with another signal and deadline (a resilience attempt); headers are shared. */
+  withAttempt(signal: AbortSignal | undefined, deadline: Deadline | undefined): ClientRequest {
+    return new ClientRequest(
+      this.service,
+      this.method,
+      this.message,
+      this.messages,
+      signal,
+      deadline,
+      this.cell,
+    );
+  }
+
   /** The headers if anyone created them (or the call was given some). */
   peekHeader(): Headers | undefined {
-    return this.h ?? (this.init === undefined ? undefined : this.header);
+    return this.cell.h ?? (this.cell.init === undefined ? undefined : this.header);
   }
 }
 
-function lazyHeader(this: { h: Headers | undefined; init: CallOptions['headers'] }): Headers {
-  this.h ??= new Headers(this.init);
-  return this.h;
+function lazyHeader(this: { cell: HeaderCell }): Headers {
+  const cell = this.cell;
+  cell.h ??= new Headers(cell.init);
+  return cell.h;
 }
 
 /** The grpc-js metadata of a request: empty without building Headers when none were set. */
@@ -346,7 +361,9 @@ export function createGrpcClient<S extends DescService>(
         method,
         message,
         messages as AsyncIterable<unknown> | undefined,
-        opts,
+        opts?.signal,
+        opts?.deadline ?? (opts?.timeoutMs === undefined ? undefined : Deadline.after(opts.timeoutMs)),
+        { h: undefined, init: opts?.headers },
       ) as CallRequest;
     const report = (res: CallResponse, opts: CallOptions | undefined) => {
       opts?.onHeader?.(res.header);

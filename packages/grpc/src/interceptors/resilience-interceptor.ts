@@ -1,5 +1,6 @@
 import type { Policy, PolicyDescription } from '@sluice/resilience';
 import type { CallRequest, Interceptor } from '../call.js';
+import { ClientRequest } from '../grpc-client.js';
 
 /**
  * Runs each outgoing unary call under a resilience policy — typically one
@@ -24,12 +25,9 @@ export function resilienceInterceptor(policy: Policy<never>): Interceptor {
     return policy.execute(
       (ctx) =>
         next(
-          // A view of the request with the attempt's signal and deadline; the
-          // prototype keeps the original's lazily built header.
-          Object.create(req, {
-            signal: { value: aborts ? ctx.signal : req.signal, enumerable: true },
-            deadline: { value: ctx.deadline, enumerable: true },
-          }) as CallRequest,
+          req instanceof ClientRequest
+            ? (req.withAttempt(aborts ? ctx.signal : req.signal, ctx.deadline) as CallRequest)
+            : { ...req, signal: aborts ? ctx.signal : req.signal, deadline: ctx.deadline },
         ),
       req.signal === undefined && req.deadline === undefined
         ? undefined
