@@ -1,3 +1,4 @@
+import { bulkhead, circuitBreaker, pipeline } from '@sluice/resilience';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServiceRuntime, type ServiceRuntime } from './service-runtime.js';
@@ -44,6 +45,20 @@ describe('createServiceRuntime', () => {
     expect(rt.faults.inject('x.y')).toBeDefined();
     const cleared = await (await request(`${url}/admin/faults`, { method: 'DELETE' })).body.json();
     expect(cleared).toEqual({ cleared: 1 });
+  });
+
+  it('reports registered downstream policies at /admin/resilience and in /metrics', async () => {
+    rt = await createServiceRuntime({ name: 'probe', logLevel: 'silent' });
+    const breaker = circuitBreaker({ name: 'inventory' });
+    breaker.isolate();
+    rt.registerPolicy('inventory', pipeline(bulkhead({ maxConcurrent: 2 }), breaker));
+    const url = await rt.listen(0);
+    const body = (await (await request(`${url}/admin/resilience`)).body.json()) as {
+      downstreams: { downstream: string; metrics: unknown }[];
+    };
+    expect(body.downstreams[0]?.downstream).toBe('inventory');
+    expect(JSON.stringify(body.downstreams[0]?.metrics)).toMatch(/isolated/);
+    expect(await (await request(`${url}/metrics`)).body.text()).toMatch(/inventory/);
   });
 
   it('requires the admin token when one is configured', async () => {

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { SluiceError } from '@sluice/errors';
 import { createHttpServer, type HttpServer, type HttpServerOptions } from '@sluice/http';
 import {
+  bindResilienceMetrics,
   createLogger,
   createMetrics,
   jsonLinesSpanExporter,
@@ -40,6 +41,12 @@ export interface ServiceRuntime {
   readonly metrics: Metrics;
   readonly faults: FaultInjector;
   readonly tracing: Tracing | undefined;
+  /**
+   * Reports a downstream's resilience policy (a client's pipeline) at
+   * `GET /admin/resilience` and in `/metrics` (breaker state, bulkhead
+   * occupancy, retry budget tokens…).
+   */
+  registerPolicy(downstream: string, policy: { metrics(): unknown; describe?(): unknown }): void;
   /** Runs `fn` on shutdown, after the HTTP server drained (newest first). */
   onShutdown(fn: () => unknown): void;
   /** Listens on `port` (0 = any) and `host` (default 127.0.0.1); resolves with the base URL. */
@@ -121,6 +128,19 @@ export async function createServiceRuntime(options: ServiceRuntimeOptions): Prom
     return { cleared };
   });
 
+  const policies = new Map<string, { metrics(): unknown; describe?(): unknown }>();
+  app.get('/admin/resilience', async (request) => {
+    admin(request);
+    return {
+      service: options.name,
+      downstreams: [...policies].map(([downstream, p]) => ({
+        downstream,
+        policies: p.describe?.(),
+        metrics: p.metrics(),
+      })),
+    };
+  });
+
   let stopping: Promise<void> | undefined;
   return {
     name: options.name,
@@ -129,6 +149,10 @@ export async function createServiceRuntime(options: ServiceRuntimeOptions): Prom
     metrics,
     faults,
     tracing,
+    registerPolicy(downstream, policy) {
+      policies.set(downstream, policy);
+      bindResilienceMetrics(metrics, downstream, policy as Parameters<typeof bindResilienceMetrics>[2]);
+    },
     onShutdown: (fn) => {
       hooks.push(fn);
     },
