@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -186,6 +187,17 @@ describe('embedded transport', () => {
         code: 'invalid_argument',
         reason: 'MESSAGING_INVALID_URL',
       });
+  });
+
+  it('refuses a file that is not a SQLite database with unavailable, leaving it untouched', async () => {
+    const { dir } = await env();
+    const file = path.join(dir, 'not-a-db.txt');
+    writeFileSync(file, 'hello, this is not SQLite '.repeat(100));
+    await expect(createTransport(`sqlite:${file}`)).rejects.toMatchObject({
+      code: 'unavailable',
+      reason: 'MESSAGING_TRANSPORT_UNAVAILABLE',
+    });
+    expect(readFileSync(file, 'utf8').startsWith('hello, this is not SQLite')).toBe(true);
   });
 
   it('refuses bad consume options and DLQ filters with invalid_argument', async () => {
