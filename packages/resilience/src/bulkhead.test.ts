@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bulkhead } from './bulkhead.js';
 import { BulkheadFullError, BulkheadTimeoutError, CancelledError } from './errors.js';
-import { flush, TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption, flush, TestClock } from './test-clock.test-support.js';
 
 /** An operation that waits until its returned `release` is called. */
 function gate() {
@@ -118,7 +118,7 @@ describe('bulkhead', () => {
   });
 
   it('rejects nonsensical settings', () => {
-    expect(() => bulkhead({ maxConcurrent: 0 })).toThrow(RangeError);
-    expect(() => bulkhead({ maxConcurrent: 1, maxQueued: -1 })).toThrow(RangeError);
+    expectInvalidOption(() => bulkhead({ maxConcurrent: 0 }), 'maxConcurrent');
+    expectInvalidOption(() => bulkhead({ maxConcurrent: 1, maxQueued: -1 }), 'maxQueued');
   });
 });

@@ -4,7 +4,7 @@ import { exponential } from './backoff.js';
 import { consecutive, countWindow, timeWindow } from './breaker-strategy.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { CircuitOpenError } from './errors.js';
-import { TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
 
 const down = () => {
   throw new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN' });
@@ -301,10 +301,10 @@ describe('circuitBreaker', () => {
   });
 
   it('rejects nonsensical settings', () => {
-    expect(() => consecutive(0)).toThrow(RangeError);
-    expect(() => countWindow({ size: 10, failureRateThreshold: 1.5 })).toThrow(RangeError);
-    expect(() => countWindow({ size: 10, minimumCalls: 11 })).toThrow(RangeError);
-    expect(() => timeWindow({ windowMs: 0 })).toThrow(RangeError);
-    expect(() => circuitBreaker({ halfOpen: { maxProbes: 0 } })).toThrow(RangeError);
+    expectInvalidOption(() => consecutive(0), 'threshold');
+    expectInvalidOption(() => countWindow({ size: 10, failureRateThreshold: 1.5 }), 'failureRateThreshold');
+    expectInvalidOption(() => countWindow({ size: 10, minimumCalls: 11 }), 'minimumCalls');
+    expectInvalidOption(() => timeWindow({ windowMs: 0 }), 'windowMs');
+    expectInvalidOption(() => circuitBreaker({ halfOpen: { maxProbes: 0 } }), 'halfOpen.maxProbes');
   });
 });

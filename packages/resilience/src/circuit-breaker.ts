@@ -9,9 +9,9 @@ import {
 } from './breaker-strategy.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Ctx, Operation } from './context.js';
-import { CircuitOpenError, frozen } from './errors.js';
+import { CircuitOpenError, frozen, invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /**
  * - `closed`: calls run; outcomes feed the strategy.
@@ -173,9 +173,9 @@ export class CircuitBreakerPolicy extends PolicyBase {
   private readonly halfOpenEvents = new Emitter<{ readonly breaker: string }>();
   private readonly closeEvents = new Emitter<{ readonly breaker: string }>();
   private readonly rejectEvents = new Emitter<RejectionEvent>();
-  // One frozen error each for the outcome API; `retryAfterMs` is read live.
-  private readonly openRejection: CircuitOpenError;
-  private readonly isolatedRejection: CircuitOpenError;
+  // One frozen rejection each for the outcome API; `retryAfterMs` is read live.
+  private readonly openRejection: FastFail;
+  private readonly isolatedRejection: FastFail;
 
   constructor(options: CircuitBreakerOptions = {}) {
     super();
@@ -185,22 +185,30 @@ export class CircuitBreakerPolicy extends PolicyBase {
     this.slowMs = options.slowCall?.thresholdMs ?? Number.POSITIVE_INFINITY;
     this.slowRate = options.slowCall ? (options.slowCall.rateThreshold ?? 1) : undefined;
     if (this.slowRate !== undefined && !(this.slowRate > 0 && this.slowRate <= 1))
-      throw new RangeError(`circuitBreaker: slowCall.rateThreshold must be in (0, 1], got ${this.slowRate}`);
+      throw invalidOption(
+        'circuitBreaker',
+        'slowCall.rateThreshold',
+        `must be in (0, 1], got ${this.slowRate}`,
+      );
     this.timed = options.slowCall !== undefined || this.strategy.needsClock;
     this.window = this.strategy.create(this.slowRate);
     this.breakDurationMs = options.breakDurationMs ?? 10_000;
     if (!(this.breakDurationMs >= 0))
-      throw new RangeError(`circuitBreaker: breakDurationMs must be >= 0, got ${this.breakDurationMs}`);
+      throw invalidOption('circuitBreaker', 'breakDurationMs', `must be >= 0, got ${this.breakDurationMs}`);
     this.breakBackoff = options.breakBackoff;
     this.maxProbes = options.halfOpen?.maxProbes ?? 1;
     this.successThreshold = options.halfOpen?.successThreshold ?? 1;
     if (!Number.isInteger(this.maxProbes) || this.maxProbes < 1)
-      throw new RangeError(
-        `circuitBreaker: halfOpen.maxProbes must be an integer >= 1, got ${this.maxProbes}`,
+      throw invalidOption(
+        'circuitBreaker',
+        'halfOpen.maxProbes',
+        `must be an integer >= 1, got ${this.maxProbes}`,
       );
     if (!Number.isInteger(this.successThreshold) || this.successThreshold < 1)
-      throw new RangeError(
-        `circuitBreaker: halfOpen.successThreshold must be an integer >= 1, got ${this.successThreshold}`,
+      throw invalidOption(
+        'circuitBreaker',
+        'halfOpen.successThreshold',
+        `must be an integer >= 1, got ${this.successThreshold}`,
       );
     this.isFailure = options.isFailure ?? isBreakerFailure;
     this.openRejection = this.sharedRejection(false);
@@ -234,7 +242,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
         this.probes++;
         probe = true;
       } else {
-        return Promise.reject(this.reject(ctx));
+        return this.reject(ctx);
       }
     }
     return this.guarded(fn, chain, index, ctx, probe);
@@ -257,7 +265,10 @@ export class CircuitBreakerPolicy extends PolicyBase {
       this.settle(this.isFailure(error), error, generation, probe, start);
       throw error;
     }
-    this.settle(false, undefined, generation, probe, start);
+    if (value instanceof FastFail) {
+      // An inner policy's rejection on the outcome path: a failure like any other.
+      this.settle(this.isFailure(value.error), value.error, generation, probe, start);
+    } else this.settle(false, undefined, generation, probe, start);
     return value;
   }
 
@@ -280,7 +291,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
     if (reason !== undefined) this.open(reason, error);
   }
 
-  private reject(ctx: Ctx): CircuitOpenError {
+  private reject(ctx: Ctx): Promise<unknown> {
     this.rejections++;
     const isolated = this.st === 'isolated';
     const retryAfterMs = this.st === 'open' ? Math.max(0, this.openUntil - this.clock.now()) : undefined;
@@ -291,8 +302,8 @@ export class CircuitBreakerPolicy extends PolicyBase {
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
     }
-    if (ctx.outcome) return isolated ? this.isolatedRejection : this.openRejection;
-    return new CircuitOpenError(this.name, retryAfterMs, isolated);
+    if (ctx.outcome) return Promise.resolve(isolated ? this.isolatedRejection : this.openRejection);
+    return Promise.reject(new CircuitOpenError(this.name, retryAfterMs, isolated));
   }
 
   private open(reason: BreakReason, error: unknown): void {
@@ -331,7 +342,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
     if (to === 'closed' && this.closeEvents.active) this.closeEvents.emit({ breaker: this.name });
   }
 
-  private sharedRejection(isolated: boolean): CircuitOpenError {
+  private sharedRejection(isolated: boolean): FastFail {
     const error = new CircuitOpenError(this.name, undefined, isolated);
     if (!isolated) {
       Object.defineProperty(error, 'retryAfterMs', {
@@ -339,7 +350,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
         get: () => (this.st === 'open' ? Math.max(0, this.openUntil - this.clock.now()) : undefined),
       });
     }
-    return frozen(error);
+    return new FastFail(frozen(error));
   }
 
   /** Opens the breaker by hand until {@link reset}: every call fails fast. */

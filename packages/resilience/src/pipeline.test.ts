@@ -7,7 +7,7 @@ import { circuitBreaker } from './circuit-breaker.js';
 import { CircuitOpenError, TimeoutError } from './errors.js';
 import { pipeline, wrap } from './pipeline.js';
 import { retry } from './retry.js';
-import { TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
 import { timeout } from './timeout.js';
 
 const down = () => {
@@ -99,6 +99,6 @@ describe('pipeline', () => {
   it('refuses policies that are not from this package', () => {
     const foreign = { execute: async () => 1, executeOutcome: async () => ({ ok: true, value: 1 }) };
     // @ts-expect-error: not a Policy (no describe/metrics)
-    expect(() => pipeline(foreign)).toThrow(TypeError);
+    expectInvalidOption(() => pipeline(foreign), 'policies');
   });
 });

@@ -6,7 +6,7 @@ import { Deadline } from './deadline.js';
 import { CancelledError } from './errors.js';
 import { retry } from './retry.js';
 import { retryBudget } from './retry-budget.js';
-import { TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
 
 const unavailable = (retryAfterMs?: number) =>
   new SluiceError({
@@ -263,9 +263,9 @@ describe('backoff', () => {
   });
 
   it('rejects nonsensical settings', () => {
-    expect(() => exponential({ baseMs: 100, maxMs: 50 })).toThrow(RangeError);
-    expect(() => exponential({ multiplier: 0.5 })).toThrow(RangeError);
-    expect(() => constant(-1)).toThrow(RangeError);
-    expect(() => retry({ maxAttempts: 0 })).toThrow(RangeError);
+    expectInvalidOption(() => exponential({ baseMs: 100, maxMs: 50 }), 'maxMs');
+    expectInvalidOption(() => exponential({ multiplier: 0.5 }), 'multiplier');
+    expectInvalidOption(() => constant(-1), 'ms');
+    expectInvalidOption(() => retry({ maxAttempts: 0 }), 'maxAttempts');
   });
 });

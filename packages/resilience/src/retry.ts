@@ -2,8 +2,9 @@ import { isRetryable } from '@sluice/errors';
 import { type Backoff, exponential } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import { AttemptCtx, type Ctx, type Operation } from './context.js';
+import { invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, next, PolicyBase, type PolicyDescription } from './policy.js';
 import type { RetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
 
@@ -126,7 +127,7 @@ export class RetryPolicy extends PolicyBase {
     this.name = options.name ?? 'retry';
     this.maxAttempts = options.maxAttempts ?? 3;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1)
-      throw new RangeError(`retry: maxAttempts must be an integer >= 1, got ${this.maxAttempts}`);
+      throw invalidOption('retry', 'maxAttempts', `must be an integer >= 1, got ${this.maxAttempts}`);
     this.backoff = options.backoff ?? exponential();
     this.retryOn = options.retryOn ?? isRetryable;
     this.retryOnResult = options.retryOnResult;
@@ -145,13 +146,17 @@ export class RetryPolicy extends PolicyBase {
     for (;;) {
       let error: unknown;
       let result: unknown = NOT_RETRYING;
+      // An inner policy's rejection on the outcome path, returned as is if we give up on it.
+      let fast: FastFail | undefined;
       try {
         const value = await next(fn, chain, index, actx);
-        if (this.retryOnResult === undefined || !this.retryOnResult(value, attempt)) {
+        if (value instanceof FastFail) {
+          fast = value;
+          error = value.error;
+        } else if (this.retryOnResult === undefined || !this.retryOnResult(value, attempt)) {
           this.successes++;
           return value;
-        }
-        result = value;
+        } else result = value;
       } catch (e) {
         error = e;
       }
@@ -170,9 +175,9 @@ export class RetryPolicy extends PolicyBase {
                 ? 'budget-exhausted'
                 : undefined;
         if (stop === 'budget-exhausted') this.budgetRejections++;
-        if (stop !== undefined) return this.giveUp(stop, attempt, error, result, isResult);
+        if (stop !== undefined) return this.giveUp(stop, attempt, error, result, isResult, fast);
       } else {
-        return this.giveUp(reason, attempt, error, result, isResult);
+        return this.giveUp(reason, attempt, error, result, isResult, fast);
       }
       if (this.retryEvents.active) {
         this.retryEvents.emit({
@@ -203,7 +208,14 @@ export class RetryPolicy extends PolicyBase {
     return undefined;
   }
 
-  private giveUp(reason: GiveUpReason, attempts: number, error: unknown, result: unknown, isResult: boolean) {
+  private giveUp(
+    reason: GiveUpReason,
+    attempts: number,
+    error: unknown,
+    result: unknown,
+    isResult: boolean,
+    fast?: FastFail,
+  ): unknown {
     if (this.giveUpEvents.active) {
       this.giveUpEvents.emit({ policy: this.name, reason, attempts, ...(isResult ? { result } : { error }) });
     }
@@ -212,6 +224,7 @@ export class RetryPolicy extends PolicyBase {
       return result;
     }
     this.failures++;
+    if (fast !== undefined) return fast;
     throw error;
   }
 

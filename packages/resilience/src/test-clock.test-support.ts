@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Clock, TimerHandle } from './clock.js';
 
 // A minimal hand-driven clock for this package's own tests. The public one
@@ -63,4 +64,19 @@ export class TestClock implements Clock {
     this.t = end;
     await flush();
   }
+}
+
+/** Asserts that `build` throws the invalid-option error naming `field`. */
+export function expectInvalidOption(build: () => unknown, field: string): void {
+  let thrown: unknown;
+  try {
+    build();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toMatchObject({
+    code: 'invalid_argument',
+    reason: 'RESILIENCE_INVALID_OPTION',
+    details: { violations: [{ field }] },
+  });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Deadline } from './deadline.js';
 import { DeadlineExceededError, TimeoutError } from './errors.js';
-import { TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
 import { timeout } from './timeout.js';
 
 const never = () => new Promise<never>(() => {});
@@ -203,7 +203,7 @@ describe('timeout', () => {
   });
 
   it('rejects a limit that is not positive', () => {
-    expect(() => timeout(0)).toThrow(RangeError);
-    expect(() => timeout(-1)).toThrow(RangeError);
+    expectInvalidOption(() => timeout(0), 'ms');
+    expectInvalidOption(() => timeout(-1), 'ms');
   });
 });

@@ -1,7 +1,8 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { AbortingCtx, type Ctx, type Operation } from './context.js';
-import { DeadlineExceededError, TimeoutError } from './errors.js';
+import { DeadlineExceededError, invalidOption, TimeoutError } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
+import { FixedDelayQueue, type QueuedTimer } from './fixed-delay-queue.js';
 import { isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /**
@@ -45,7 +46,7 @@ export interface TimeoutMetrics {
 }
 
 /** One call under a timeout: its context for the operation and its entry in the timer queue. */
-class TimeoutCall extends AbortingCtx {
+class TimeoutCall extends AbortingCtx implements QueuedTimer {
   done = false;
   timedOut = false;
   error: Error | undefined;
@@ -54,12 +55,12 @@ class TimeoutCall extends AbortingCtx {
 
   constructor(
     parent: Ctx,
-    readonly expiresAt: number,
+    readonly dueAt: number,
     readonly limitMs: number,
     readonly byDeadline: boolean,
     readonly policy: TimeoutPolicy,
   ) {
-    super(parent, parent.attempt, expiresAt, policy.clock);
+    super(parent, parent.attempt, dueAt, policy.clock);
   }
 
   settle(): void {
@@ -68,7 +69,7 @@ class TimeoutCall extends AbortingCtx {
     if (this.ownTimer !== undefined) this.policy.clock.clearTimeout(this.ownTimer);
   }
 
-  expire(): void {
+  fire(): void {
     if (this.done) return;
     this.done = true;
     this.timedOut = true;
@@ -89,22 +90,18 @@ export class TimeoutPolicy extends PolicyBase {
   private readonly timeoutEvents = new Emitter<TimeoutEvent>();
   private calls = 0;
   private timeouts = 0;
-  // Every call under the policy's own limit expires `ms` after it starts, so
-  // calls expire in the order they start: one FIFO queue and ONE timer for
-  // its head replace a timer per call (setTimeout + clearTimeout cost more
-  // than the rest of the policy). Finished calls stay queued until the head
-  // timer reaches them or a new call sweeps them off the front.
-  private readonly queue: TimeoutCall[] = [];
-  private head = 0;
-  private armed = false;
+  // Every call under the policy's own limit falls due `ms` after it starts,
+  // in start order: one shared timer for all of them (see FixedDelayQueue).
+  private readonly queue: FixedDelayQueue<TimeoutCall>;
 
   constructor(ms: number, options: TimeoutOptions = {}) {
     super();
-    if (!(ms > 0)) throw new RangeError(`timeout: ms must be > 0 (Infinity: deadline only), got ${ms}`);
+    if (!(ms > 0)) throw invalidOption('timeout', 'ms', `must be > 0 (Infinity: deadline only), got ${ms}`);
     this.ms = ms;
     this.strategy = options.strategy ?? 'aggressive';
     this.name = options.name ?? 'operation';
     this.clock = options.clock ?? systemClock;
+    this.queue = new FixedDelayQueue(this.clock);
   }
 
   /** @internal */
@@ -134,9 +131,9 @@ export class TimeoutPolicy extends PolicyBase {
     }
     const call = new TimeoutCall(ctx, now + limit, limit, byDeadline, this);
     if (byDeadline) {
-      call.ownTimer = this.clock.setTimeout(() => call.expire(), limit, { unref: true });
+      call.ownTimer = this.clock.setTimeout(() => call.fire(), limit, { unref: true });
     } else if (limit !== Number.POSITIVE_INFINITY) {
-      this.enqueue(call);
+      this.queue.add(call);
     }
     let result: unknown;
     try {
@@ -163,46 +160,6 @@ export class TimeoutPolicy extends PolicyBase {
       : new TimeoutError(this.name, call.limitMs);
   }
 
-  private enqueue(call: TimeoutCall): void {
-    const q = this.queue;
-    while (this.head < q.length && (q[this.head] as TimeoutCall).done) this.head++;
-    if (this.head === q.length) {
-      q.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > q.length) {
-      q.splice(0, this.head);
-      this.head = 0;
-    }
-    q.push(call);
-    if (!this.armed) this.arm(call.expiresAt - this.clock.now());
-  }
-
-  private arm(delayMs: number): void {
-    this.armed = true;
-    this.clock.setTimeout(this.onTimer, Math.max(0, delayMs), { unref: true });
-  }
-
-  private readonly onTimer = (): void => {
-    this.armed = false;
-    const now = this.clock.now();
-    const q = this.queue;
-    while (this.head < q.length) {
-      const call = q[this.head] as TimeoutCall;
-      if (call.done) {
-        this.head++;
-      } else if (call.expiresAt <= now) {
-        this.head++;
-        call.expire();
-      } else break;
-    }
-    if (this.head === q.length) {
-      q.length = 0;
-      this.head = 0;
-    } else {
-      this.arm((q[this.head] as TimeoutCall).expiresAt - now);
-    }
-  };
-
   /** Listens for timed-out calls. */
   onTimeout(listener: Listener<TimeoutEvent>): Disposer {
     return this.timeoutEvents.on(listener);
@@ -213,8 +170,7 @@ export class TimeoutPolicy extends PolicyBase {
   }
 
   metrics(): TimeoutMetrics {
-    let pending = 0;
-    for (let i = this.head; i < this.queue.length; i++) if (!(this.queue[i] as TimeoutCall).done) pending++;
+    const pending = this.queue.pending();
     return { kind: 'timeout', name: this.name, calls: this.calls, timeouts: this.timeouts, pending };
   }
 }
