@@ -1,10 +1,11 @@
 import { SluiceError } from '@sluice/errors';
+import { createVirtualClock } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
 import { exponential } from './backoff.js';
 import { consecutive, countWindow, timeWindow } from './breaker-strategy.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { CircuitOpenError } from './errors.js';
-import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 
 const down = () => {
   throw new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN' });
@@ -23,7 +24,7 @@ async function attempt(breaker: ReturnType<typeof circuitBreaker>, fn: () => unk
 
 describe('circuitBreaker', () => {
   it('opens after N consecutive failures and fails fast with the time until the next probe', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(3), breakDurationMs: 1_000, clock });
     expect(await attempt(breaker, down)).toBe('fail');
     expect(await attempt(breaker, up)).toBe('ok'); // a success resets the count
@@ -46,7 +47,7 @@ describe('circuitBreaker', () => {
   });
 
   it('half-open admits exactly maxProbes concurrent probes and rejects the rest', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: consecutive(1),
       breakDurationMs: 100,
@@ -78,7 +79,7 @@ describe('circuitBreaker', () => {
   });
 
   it('needs successThreshold probe successes to close', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: consecutive(1),
       breakDurationMs: 100,
@@ -95,7 +96,7 @@ describe('circuitBreaker', () => {
   });
 
   it('re-opens on any failure in half-open, for a break that may grow', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: consecutive(1),
       breakBackoff: exponential({ baseMs: 100, multiplier: 2, maxMs: 1_000, jitter: 'none' }),
@@ -124,7 +125,7 @@ describe('circuitBreaker', () => {
   });
 
   it('counts only the failures isFailure accepts (by default not the caller’s own mistakes)', async () => {
-    const breaker = circuitBreaker({ strategy: consecutive(2), clock: new TestClock() });
+    const breaker = circuitBreaker({ strategy: consecutive(2), clock: createVirtualClock() });
     const notFound = () => {
       throw new SluiceError({ code: 'not_found', reason: 'ORDER_NOT_FOUND' });
     };
@@ -138,7 +139,7 @@ describe('circuitBreaker', () => {
   });
 
   it('opens on the failure rate over a count window once minimumCalls were seen', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: countWindow({ size: 4, failureRateThreshold: 0.5, minimumCalls: 4 }),
       clock,
@@ -154,7 +155,7 @@ describe('circuitBreaker', () => {
   it('slides the count window: old outcomes leave it', async () => {
     const breaker = circuitBreaker({
       strategy: countWindow({ size: 3, failureRateThreshold: 0.66, minimumCalls: 3 }),
-      clock: new TestClock(),
+      clock: createVirtualClock(),
     });
     for (const fn of [down, up, up, down, up, down]) await attempt(breaker, fn);
     // Windows seen: [d,u,u] [u,u,d] [u,d,u] [d,u,d]: only the last reaches 2/3 failures.
@@ -162,7 +163,7 @@ describe('circuitBreaker', () => {
   });
 
   it('opens on the failure rate over a time window only above the minimum throughput', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: timeWindow({ windowMs: 1_000, buckets: 10, failureRateThreshold: 0.5, minimumThroughput: 4 }),
       clock,
@@ -182,7 +183,7 @@ describe('circuitBreaker', () => {
   });
 
   it('opens on the slow-call rate', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: countWindow({ size: 2, failureRateThreshold: 1 }),
       slowCall: { thresholdMs: 100, rateThreshold: 1 },
@@ -204,7 +205,7 @@ describe('circuitBreaker', () => {
   });
 
   it('isolate() rejects everything until reset()', async () => {
-    const breaker = circuitBreaker({ clock: new TestClock() });
+    const breaker = circuitBreaker({ clock: createVirtualClock() });
     breaker.isolate();
     await expect(breaker.execute(up)).rejects.toMatchObject({ reason: 'RESILIENCE_CIRCUIT_ISOLATED' });
     expect(breaker.state).toBe('isolated');
@@ -213,7 +214,7 @@ describe('circuitBreaker', () => {
   });
 
   it('ignores outcomes of calls admitted before the last state change', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 100, clock });
     let fail: (() => void) | undefined;
     const stale = breaker.execute(
@@ -230,7 +231,7 @@ describe('circuitBreaker', () => {
   });
 
   it('round-trips its state through toJSON() and initialState', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 1_000, clock });
     await attempt(breaker, down);
     await clock.advance(300);
@@ -241,7 +242,7 @@ describe('circuitBreaker', () => {
       consecutiveOpens: 1,
       lastBreakMs: 1_000,
     });
-    const clock2 = new TestClock(50_000);
+    const clock2 = createVirtualClock({ start: 50_000 });
     const revived = circuitBreaker({ breakDurationMs: 1_000, initialState: snapshot, clock: clock2 });
     await expect(revived.execute(up)).rejects.toMatchObject({ retryAfterMs: 700 });
     await clock2.advance(700);
@@ -249,7 +250,7 @@ describe('circuitBreaker', () => {
   });
 
   it('emits state changes in order', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 10, clock });
     const changes: string[] = [];
     breaker.onStateChange((e) => changes.push(`${e.from}>${e.to}`));
@@ -270,7 +271,7 @@ describe('circuitBreaker', () => {
   });
 
   it('outcome API: rejects with one shared frozen error whose retryAfterMs is live', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 1_000, clock });
     await breaker.executeOutcome(down);
     const a = await breaker.executeOutcome(up);

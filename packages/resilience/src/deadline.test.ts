@@ -1,12 +1,12 @@
+import { createVirtualClock } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
 import { currentDeadline, Deadline, withDeadline } from './deadline.js';
 import { DeadlineExceededError } from './errors.js';
-import { TestClock } from './test-clock.test-support.js';
 import { timeout } from './timeout.js';
 
 describe('Deadline', () => {
   it('counts down on its clock and never reports negative time', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const d = Deadline.after(100, clock);
     expect(d.remaining()).toBe(100);
     expect(d.expired).toBe(false);
@@ -19,7 +19,7 @@ describe('Deadline', () => {
   });
 
   it('downstream() keeps the overhead back and fails at once when nothing is left', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const d = Deadline.after(100, clock);
     expect(d.downstream(30).remaining()).toBe(70);
     await clock.advance(80);
@@ -33,7 +33,7 @@ describe('Deadline', () => {
   });
 
   it('min() picks the tighter deadline', () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const a = Deadline.after(10, clock);
     const b = Deadline.after(20, clock);
     expect(a.min(b)).toBe(a);
@@ -44,7 +44,7 @@ describe('Deadline', () => {
 
 describe('withDeadline', () => {
   it('carries the current deadline through async code, and nesting only tightens it', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     expect(currentDeadline()).toBeUndefined();
     const outer = Deadline.after(100, clock);
     await withDeadline(outer, async () => {
@@ -58,7 +58,7 @@ describe('withDeadline', () => {
   });
 
   it('is what policies use when no deadline is passed explicitly', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = timeout(1_000, { clock });
     const seen = await withDeadline(Deadline.after(40, clock), () =>
       policy.execute((ctx) => ctx.deadline?.remaining()),

@@ -1,13 +1,14 @@
 import { SluiceError } from '@sluice/errors';
+import { createVirtualClock } from '@sluice/testing';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { constant } from './backoff.js';
 import { consecutive } from './breaker-strategy.js';
 import { bulkhead } from './bulkhead.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { CircuitOpenError, TimeoutError } from './errors.js';
+import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 import { pipeline, wrap } from './pipeline.js';
 import { retry } from './retry.js';
-import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
 import { timeout } from './timeout.js';
 
 const down = () => {
@@ -16,7 +17,7 @@ const down = () => {
 
 describe('pipeline', () => {
   it('retry inside the breaker: the breaker counts every attempt', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(3), clock });
     const policy = pipeline(breaker, retry({ maxAttempts: 3, backoff: constant(0), clock }));
     // Wait: the retry is INSIDE here, so the breaker sees one outcome per call.
@@ -26,7 +27,7 @@ describe('pipeline', () => {
   });
 
   it('breaker inside the retry: each attempt passes through the breaker and counts', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(3), clock });
     const policy = pipeline(retry({ maxAttempts: 3, backoff: constant(0), clock }), breaker);
     await policy.execute(down).catch(() => {});
@@ -40,7 +41,7 @@ describe('pipeline', () => {
   });
 
   it('timeout inside retry bounds each attempt; outside, the whole call', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const never = () => new Promise<never>(() => {});
     const perAttempt = pipeline(
       retry({ maxAttempts: 3, backoff: constant(0), clock }),
@@ -88,7 +89,7 @@ describe('pipeline', () => {
   });
 
   it('shares one breaker between pipelines (one per downstream, not per request)', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), clock });
     const a = pipeline(breaker, timeout(1_000, { clock }));
     const b = pipeline(bulkhead({ maxConcurrent: 5 }), breaker);

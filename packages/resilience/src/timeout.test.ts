@@ -1,14 +1,15 @@
+import { createVirtualClock } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
 import { Deadline } from './deadline.js';
 import { DeadlineExceededError, TimeoutError } from './errors.js';
-import { expectInvalidOption, TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 import { timeout } from './timeout.js';
 
 const never = () => new Promise<never>(() => {});
 
 describe('timeout', () => {
   it('rejects at the limit with a TimeoutError naming the operation and the milliseconds', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = timeout(100, { name: 'inventory.check', clock });
     const call = policy.execute(never);
     const seen = expect(call).rejects.toMatchObject({
@@ -27,7 +28,7 @@ describe('timeout', () => {
   });
 
   it('aborts the signal of a timed-out operation, with the TimeoutError as reason', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     let signal: AbortSignal | undefined;
     const call = timeout(50, { clock }).execute((ctx) => {
       signal = ctx.signal;
@@ -42,7 +43,7 @@ describe('timeout', () => {
   });
 
   it('aggressive: settles at the limit even when the operation ignores its signal', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     let finished = false;
     const call = timeout(10, { clock }).execute(async () => {
       await new Promise((r) => clock.setTimeout(() => r(undefined), 1_000));
@@ -61,7 +62,7 @@ describe('timeout', () => {
   });
 
   it('cooperative: waits for the operation to stop, then reports the timeout with its error as cause', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     let settled = false;
     const call = timeout(10, { clock, strategy: 'cooperative' }).execute(
       ({ signal }) =>
@@ -86,7 +87,7 @@ describe('timeout', () => {
   });
 
   it('cooperative: returns the value of an operation that finished despite the abort', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const call = timeout(10, { clock, strategy: 'cooperative' }).execute(
       () => new Promise((r) => clock.setTimeout(() => r('done anyway'), 20)),
     );
@@ -95,7 +96,7 @@ describe('timeout', () => {
   });
 
   it('times each call out at its own limit although all share one timer', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = timeout(100, { clock });
     const outcomes: string[] = [];
     const track = (name: string, p: Promise<unknown>) =>
@@ -117,7 +118,7 @@ describe('timeout', () => {
   });
 
   it('passes values and errors of synchronous operations through', async () => {
-    const policy = timeout(100, { clock: new TestClock() });
+    const policy = timeout(100, { clock: createVirtualClock() });
     await expect(policy.execute(() => 41 + 1)).resolves.toBe(42);
     await expect(
       policy.execute(() => {
@@ -128,7 +129,7 @@ describe('timeout', () => {
   });
 
   it('uses the deadline when it is tighter and raises DeadlineExceededError', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = timeout(1_000, { clock, name: 'op' });
     const call = policy.execute(never, { deadline: Deadline.after(30, clock) });
     const seen = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
@@ -137,7 +138,7 @@ describe('timeout', () => {
   });
 
   it('fails at once without running the operation when the deadline has passed', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const deadline = Deadline.after(10, clock);
     await clock.advance(10);
     let ran = false;
@@ -153,7 +154,7 @@ describe('timeout', () => {
   });
 
   it('narrows the deadline the operation sees to its own limit', async () => {
-    const clock = new TestClock(1_000);
+    const clock = createVirtualClock({ start: 1_000 });
     const policy = timeout(200, { clock });
     const loose = await policy.execute((ctx) => ctx.deadline?.remaining(), {
       deadline: Deadline.after(5_000, clock),
@@ -167,7 +168,7 @@ describe('timeout', () => {
   });
 
   it("forwards the caller's abort to the operation's signal and stops listening after the call", async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const caller = new AbortController();
     let inner: AbortSignal | undefined;
     const call = timeout(1_000, { clock }).execute(({ signal }) => {
@@ -180,7 +181,7 @@ describe('timeout', () => {
   });
 
   it('applies only the deadline when the limit is Infinity', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = timeout(Number.POSITIVE_INFINITY, { clock });
     await expect(policy.execute(() => 'no limit')).resolves.toBe('no limit');
     const call = policy.execute(never, { deadline: Deadline.after(5, clock) });
@@ -190,7 +191,7 @@ describe('timeout', () => {
   });
 
   it('emits onTimeout and stops emitting after the disposer runs', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = timeout(5, { clock, name: 'x' });
     const events: unknown[] = [];
     const dispose = policy.onTimeout((e) => events.push(e));
