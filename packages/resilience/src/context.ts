@@ -1,5 +1,4 @@
-import type { Clock } from './clock.js';
-import { Deadline } from './deadline.js';
+import type { Deadline } from './deadline.js';
 
 /**
  * What a policy hands the operation it runs. Every field is computed on
@@ -81,6 +80,40 @@ export class RootCtx extends Ctx {
   }
 }
 
+/**
+ * The root context of a call with no signal and no deadline: nothing can
+ * abort it and it holds no per-call state, so one instance serves every such
+ * call (one for `execute()`, one for `executeOutcome()`) and the call
+ * allocates no context at all.
+ * @internal
+ */
+class PlainRootCtx extends Ctx {
+  readonly outcome: boolean;
+  constructor(outcome: boolean) {
+    super();
+    this.outcome = outcome;
+  }
+  get attempt(): number {
+    return 1;
+  }
+  get deadline(): undefined {
+    return undefined;
+  }
+  get signal(): AbortSignal {
+    // A fresh, never-aborting signal per read (a shared one would collect the
+    // listeners operations forget to remove).
+    return new AbortController().signal;
+  }
+  abortable(): undefined {
+    return undefined;
+  }
+}
+
+/** @internal */
+export const PLAIN_ROOT: Ctx = new PlainRootCtx(false);
+/** @internal */
+export const PLAIN_OUTCOME_ROOT: Ctx = new PlainRootCtx(true);
+
 /** A retry's or hedge's attempt: the parent's signal and deadline, its own number. @internal */
 export class AttemptCtx extends Ctx {
   private readonly parent: Ctx;
@@ -113,27 +146,18 @@ export class AttemptCtx extends Ctx {
  * @internal
  */
 export class AbortingCtx extends Ctx {
-  private readonly parent: Ctx;
+  protected readonly parent: Ctx;
   readonly attempt: number;
   private controller: AbortController | undefined;
   private reason: unknown;
   private aborted = false;
   private parentSignal: AbortSignal | undefined;
   private onParentAbort: (() => void) | undefined;
-  private readonly narrowAt: number;
-  private readonly clock: Clock | undefined;
-  private narrowed: Deadline | undefined;
 
-  /**
-   * @param expiresAt when set (with `clock`), the deadline inner calls see is
-   *   narrowed to it.
-   */
-  constructor(parent: Ctx, attempt: number, expiresAt = Number.POSITIVE_INFINITY, clock?: Clock) {
+  constructor(parent: Ctx, attempt: number) {
     super();
     this.parent = parent;
     this.attempt = attempt;
-    this.narrowAt = expiresAt;
-    this.clock = clock;
   }
 
   get signal(): AbortSignal {
@@ -158,9 +182,7 @@ export class AbortingCtx extends Ctx {
   }
 
   get deadline(): Deadline | undefined {
-    if (this.clock === undefined) return this.parent.deadline;
-    this.narrowed ??= Deadline.at(this.narrowAt, this.clock).min(this.parent.deadline);
-    return this.narrowed;
+    return this.parent.deadline;
   }
 
   get outcome(): boolean {

@@ -3,8 +3,16 @@ import { type Clock, systemClock } from './clock.js';
 import { AbortingCtx, type Ctx, type Operation } from './context.js';
 import { CancelledError, frozen, invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { FixedDelayQueue, type QueuedTimer } from './fixed-delay-queue.js';
-import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
+import { defaultResolution, FixedDelayQueue, type QueuedTimer } from './fixed-delay-queue.js';
+import {
+  deferred,
+  FastFail,
+  isThenable,
+  next,
+  PolicyBase,
+  type PolicyDescription,
+  type Settler,
+} from './policy.js';
 
 /** Options of {@link hedging}. */
 export interface HedgingOptions {
@@ -22,6 +30,12 @@ export interface HedgingOptions {
    * `isRetryable` from `@sluice/errors`. Only hedge idempotent operations.
    */
   readonly hedgeOn?: (error: unknown) => boolean;
+  /**
+   * Precision of the shared hedge timer, in ms: a hedge is sent between
+   * `delayMs` and about `delayMs + 2 · resolutionMs` (never early); 0 = exact
+   * (a clock read per call). Default: 1 % of `delayMs`, at most 5 ms, 0 under 100 ms.
+   */
+  readonly resolutionMs?: number;
   /** Name in events, metrics and `describe()`. Default `'hedging'`. */
   readonly name?: string;
   /** Default {@link systemClock}. */
@@ -50,43 +64,64 @@ export interface HedgingMetrics {
   readonly failures: number;
 }
 
-/** The pending "send the next attempt" timer of one call. */
+/** The timer of a later hedge (the first hedge's timer is the call itself). */
 class HedgeTimer implements QueuedTimer {
   done = false;
-  constructor(
-    readonly dueAt: number,
-    private readonly call: HedgeCall,
-  ) {}
+  due = 0;
+  constructor(private readonly call: HedgeCall) {}
   fire(): void {
     this.done = true;
     this.call.hedge('delay');
   }
 }
 
-/** One call under a hedging policy: its attempts and how they settle it. */
-class HedgeCall {
-  private readonly attempts: AbortingCtx[] = [];
+/**
+ * One call under a hedging policy. To keep the common case (the first
+ * attempt answers before the delay) to one object, the call is also its
+ * first attempt's context and its first hedge timer.
+ */
+class HedgeCall extends AbortingCtx implements QueuedTimer, Settler {
+  // As the first hedge timer:
+  done = false;
+  due = 0;
+  resolve: ((value: unknown) => void) | undefined = undefined;
+  reject: ((error: unknown) => void) | undefined = undefined;
+  /** Attempts after the first (their contexts). */
+  private others: AbortingCtx[] | undefined;
+  private launched = 0;
   private failed = 0;
   private settled = false;
-  private timer: HedgeTimer | undefined;
+  private timer: QueuedTimer | undefined;
 
   constructor(
+    parent: Ctx,
     private readonly policy: HedgingPolicy,
     private readonly fn: Operation<unknown>,
     private readonly chain: readonly PolicyBase<unknown>[],
     private readonly index: number,
-    private readonly ctx: Ctx,
-    private readonly resolve: (value: unknown) => void,
-    private readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    super(parent, 1);
+  }
+
+  /** The first hedge timer fired. */
+  fire(): void {
+    this.done = true;
+    this.hedge('delay');
+  }
 
   /** Sends the next attempt (the first when none ran yet). */
   launch(): void {
     const policy = this.policy;
-    const attempt = new AbortingCtx(this.ctx, this.attempts.length + 1);
-    this.attempts.push(attempt);
-    if (this.attempts.length <= policy.maxHedgedAttempts) {
-      this.timer = new HedgeTimer(policy.clock.now() + policy.delayMs, this);
+    this.launched++;
+    let attempt: AbortingCtx;
+    if (this.launched === 1) attempt = this;
+    else {
+      attempt = new AbortingCtx(this.parent, this.launched);
+      if (this.others === undefined) this.others = [attempt];
+      else this.others.push(attempt);
+    }
+    if (this.launched <= policy.maxHedgedAttempts) {
+      this.timer = this.launched === 1 ? this : new HedgeTimer(this);
       policy.timers.add(this.timer);
     }
     let result: unknown;
@@ -108,9 +143,9 @@ class HedgeCall {
 
   /** Sends a hedged attempt now, if the call is open, attempts remain and the caller still waits. */
   hedge(trigger: HedgeEvent['trigger']): boolean {
-    if (this.settled || this.attempts.length > this.policy.maxHedgedAttempts) return false;
-    if (this.ctx.abortable()?.aborted) return false; // the caller gave up: the running attempts see it
-    this.policy.hedged(this.attempts.length + 1, trigger);
+    if (this.settled || this.launched > this.policy.maxHedgedAttempts) return false;
+    if (this.parent.abortable()?.aborted) return false; // the caller gave up: the running attempts see it
+    this.policy.hedged(this.launched + 1, trigger);
     this.launch();
     return true;
   }
@@ -122,8 +157,8 @@ class HedgeCall {
     }
     if (this.settled) return;
     this.finish(attempt);
-    if (attempt.attempt > 1) this.policy.won();
-    this.resolve(value);
+    if (attempt !== this) this.policy.won();
+    this.resolve?.(value);
   }
 
   private failure(attempt: AbortingCtx, error: unknown, fast: FastFail | undefined): void {
@@ -135,20 +170,27 @@ class HedgeCall {
       if (this.hedge('error')) return;
     }
     // Not hedgeable: that is the answer. Hedgeable but none left: fail when the last one did.
-    if (hedgeable && this.failed < this.attempts.length) return;
+    if (hedgeable && this.failed < this.launched) return;
     this.finish(attempt);
     this.policy.failed();
-    if (fast !== undefined) this.resolve(fast);
-    else this.reject(error);
+    if (fast !== undefined) this.resolve?.(fast);
+    else this.reject?.(error);
   }
 
   /** Settles the call: no more hedges, and every other attempt's signal aborts. */
   private finish(winner: AbortingCtx): void {
     this.settled = true;
     if (this.timer !== undefined) this.timer.done = true;
-    for (const attempt of this.attempts) {
+    if (this.others === undefined) {
+      this.release(); // the first attempt was the only one
+      return;
+    }
+    const lost = this.policy.lost;
+    if (winner === this) this.release();
+    else this.abort(lost);
+    for (const attempt of this.others) {
       if (attempt === winner) attempt.release();
-      else attempt.abort(this.policy.lost);
+      else attempt.abort(lost);
     }
   }
 }
@@ -164,8 +206,10 @@ export class HedgingPolicy extends PolicyBase {
   readonly hedgeOn: (error: unknown) => boolean;
   /** @internal */
   readonly clock: Clock;
+  /** Resolution of the shared hedge timer, in ms (0: exact). */
+  readonly resolutionMs: number;
   /** @internal Every call's hedge timer; one shared clock timer (the delay is the same for all). */
-  readonly timers: FixedDelayQueue<HedgeTimer>;
+  readonly timers: FixedDelayQueue<QueuedTimer>;
   /** @internal The reason the losers' signals abort with (shared: aborting builds no error). */
   readonly lost: CancelledError = frozen(new CancelledError(undefined, 'another hedged attempt won'));
   private readonly hedgeEvents = new Emitter<HedgeEvent>();
@@ -189,7 +233,11 @@ export class HedgingPolicy extends PolicyBase {
       );
     this.hedgeOn = options.hedgeOn ?? isRetryable;
     this.clock = options.clock ?? systemClock;
-    this.timers = new FixedDelayQueue(this.clock);
+    const resolution = options.resolutionMs ?? defaultResolution(this.delayMs);
+    if (!(resolution >= 0) || resolution > Math.max(this.delayMs, 0))
+      throw invalidOption('hedging', 'resolutionMs', `must be in [0, delayMs], got ${resolution}`);
+    this.resolutionMs = resolution;
+    this.timers = new FixedDelayQueue(this.clock, this.delayMs, resolution);
   }
 
   /** @internal */
@@ -200,9 +248,10 @@ export class HedgingPolicy extends PolicyBase {
     ctx: Ctx,
   ): Promise<unknown> {
     this.calls++;
-    return new Promise((resolve, reject) => {
-      new HedgeCall(this, fn, chain, index, ctx, resolve, reject).launch();
-    });
+    const call = new HedgeCall(ctx, this, fn, chain, index);
+    const promise = deferred(call);
+    call.launch();
+    return promise;
   }
 
   /** @internal */
@@ -228,7 +277,11 @@ export class HedgingPolicy extends PolicyBase {
     return {
       kind: 'hedging',
       name: this.name,
-      options: { delayMs: this.delayMs, maxHedgedAttempts: this.maxHedgedAttempts },
+      options: {
+        delayMs: this.delayMs,
+        maxHedgedAttempts: this.maxHedgedAttempts,
+        resolutionMs: this.resolutionMs,
+      },
     };
   }
 

@@ -45,7 +45,7 @@ describe('pipeline', () => {
     const never = () => new Promise<never>(() => {});
     const perAttempt = pipeline(
       retry({ maxAttempts: 3, backoff: constant(0), clock }),
-      timeout(100, { clock }),
+      timeout(100, { clock, resolutionMs: 0 }),
     );
     const attempts: number[] = [];
     const a = perAttempt.execute((ctx) => {
@@ -57,7 +57,10 @@ describe('pipeline', () => {
     await expect(a).rejects.toBeInstanceOf(TimeoutError);
     expect(attempts).toEqual([1, 2, 3]);
 
-    const whole = pipeline(timeout(100, { clock }), retry({ maxAttempts: 3, backoff: constant(0), clock }));
+    const whole = pipeline(
+      timeout(100, { clock, resolutionMs: 0 }),
+      retry({ maxAttempts: 3, backoff: constant(0), clock }),
+    );
     const seen: number[] = [];
     const b = whole.execute((ctx) => {
       seen.push(ctx.attempt);

@@ -1,4 +1,11 @@
-import { type Ctx, type ExecuteOptions, type Operation, RootCtx } from './context.js';
+import {
+  type Ctx,
+  type ExecuteOptions,
+  type Operation,
+  PLAIN_OUTCOME_ROOT,
+  PLAIN_ROOT,
+  RootCtx,
+} from './context.js';
 import { currentDeadline } from './deadline.js';
 import { abortError } from './errors.js';
 
@@ -82,8 +89,12 @@ const settled = (value: unknown): Outcome<unknown> =>
 const fail = (error: unknown): Outcome<never> => ({ ok: false, error });
 
 /** Builds the root context from `execute()`'s second argument. */
-function rootCtx(arg: AbortSignal | ExecuteOptions | undefined, outcome: boolean): RootCtx {
-  if (arg === undefined) return new RootCtx(undefined, currentDeadline(), outcome);
+function rootCtx(arg: AbortSignal | ExecuteOptions | undefined, outcome: boolean): Ctx {
+  if (arg === undefined) {
+    const ambient = currentDeadline();
+    if (ambient === undefined) return outcome ? PLAIN_OUTCOME_ROOT : PLAIN_ROOT;
+    return new RootCtx(undefined, ambient, outcome);
+  }
   if (typeof (arg as AbortSignal).addEventListener === 'function') {
     return new RootCtx(arg as AbortSignal, currentDeadline(), outcome);
   }
@@ -162,4 +173,29 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** Something that settles a promise made by {@link deferred}. @internal */
+export interface Settler {
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+}
+
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+const capture = (resolve: (value: unknown) => void, reject: (error: unknown) => void): void => {
+  capturedResolve = resolve;
+  capturedReject = reject;
+};
+
+/**
+ * A new promise whose resolve and reject functions are stored on `target`
+ * (the executor is one shared function, so no closure is allocated).
+ * @internal
+ */
+export function deferred(target: Settler): Promise<unknown> {
+  const promise = new Promise<unknown>(capture);
+  target.resolve = capturedResolve;
+  target.reject = capturedReject;
+  return promise;
 }

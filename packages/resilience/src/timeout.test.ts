@@ -1,4 +1,5 @@
 import { createVirtualClock } from '@sluice/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Deadline } from './deadline.js';
 import { DeadlineExceededError, TimeoutError } from './errors.js';
@@ -10,7 +11,7 @@ const never = () => new Promise<never>(() => {});
 describe('timeout', () => {
   it('rejects at the limit with a TimeoutError naming the operation and the milliseconds', async () => {
     const clock = createVirtualClock();
-    const policy = timeout(100, { name: 'inventory.check', clock });
+    const policy = timeout(100, { name: 'inventory.check', clock, resolutionMs: 0 });
     const call = policy.execute(never);
     const seen = expect(call).rejects.toMatchObject({
       name: 'TimeoutError',
@@ -95,9 +96,9 @@ describe('timeout', () => {
     await expect(call).resolves.toBe('done anyway');
   });
 
-  it('times each call out at its own limit although all share one timer', async () => {
+  it('exact mode: times each call out at its own limit although all share one timer', async () => {
     const clock = createVirtualClock();
-    const policy = timeout(100, { clock });
+    const policy = timeout(100, { clock, resolutionMs: 0 });
     const outcomes: string[] = [];
     const track = (name: string, p: Promise<unknown>) =>
       p.then(
@@ -115,6 +116,62 @@ describe('timeout', () => {
     await clock.advance(200);
     expect(outcomes).toEqual(['b ok @50', 'a timeout @100', 'c timeout @150']);
     expect(clock.pending).toBe(0);
+  });
+
+  it('ticking mode (the default from 100 ms): never early, at most 2 resolutions late, stops ticking when idle', async () => {
+    const clock = createVirtualClock();
+    const policy = timeout(1_000, { clock });
+    expect(policy.resolutionMs).toBe(5);
+    const firedAt: number[] = [];
+    const starts = [0, 3, 4.9, 5, 7, 12];
+    for (const start of starts) {
+      await clock.advanceTo(start);
+      policy.execute(never).catch(() => firedAt.push(clock.now()));
+    }
+    await clock.advanceTo(1_100);
+    expect(firedAt).toHaveLength(starts.length);
+    starts.forEach((start, i) => {
+      const at = firedAt[i] as number;
+      expect(at).toBeGreaterThanOrEqual(start + 1_000);
+      expect(at).toBeLessThanOrEqual(start + 1_000 + 2 * 5);
+    });
+    expect(clock.pending).toBe(0); // nothing pending: the tick timer stopped
+    // A call after the idle period restarts the ticking from its own start.
+    const late = policy.execute(never);
+    late.catch(() => {});
+    const lateStart = clock.now();
+    await clock.advance(999);
+    expect(policy.metrics().timeouts).toBe(starts.length);
+    await clock.advance(11);
+    await expect(late).rejects.toBeInstanceOf(TimeoutError);
+    expect(clock.now() - lateStart).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('ticking mode: never fires early whatever the call times (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 100, max: 5_000 }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 20 }),
+        async (ms, gaps) => {
+          const clock = createVirtualClock();
+          const policy = timeout(ms, { clock });
+          const r = policy.resolutionMs;
+          const late: number[] = [];
+          for (const gap of gaps) {
+            await clock.advance(gap);
+            const start = clock.now();
+            policy.execute(never).catch(() => late.push(clock.now() - start - ms));
+          }
+          await clock.runAll();
+          expect(late).toHaveLength(gaps.length);
+          for (const l of late) {
+            expect(l).toBeGreaterThanOrEqual(0);
+            expect(l).toBeLessThanOrEqual(2 * r);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('passes values and errors of synchronous operations through', async () => {
