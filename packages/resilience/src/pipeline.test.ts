@@ -16,28 +16,57 @@ const down = () => {
 };
 
 describe('pipeline', () => {
-  it('retry inside the breaker: the breaker counts every attempt', async () => {
+  it('retry inside the breaker (breaker outermost): the breaker sees each call once', async () => {
     const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(3), clock });
+    const attempts: number[] = [];
     const policy = pipeline(breaker, retry({ maxAttempts: 3, backoff: constant(0), clock }));
-    // Wait: the retry is INSIDE here, so the breaker sees one outcome per call.
-    await policy.execute(down).catch(() => {});
-    expect(breaker.metrics()).toMatchObject({ calls: 1, failures: 1 });
+    await policy
+      .execute((ctx) => {
+        attempts.push(ctx.attempt);
+        return down();
+      })
+      .catch(() => {});
+    expect(attempts).toEqual([1, 2, 3]); // three attempts ran…
+    expect(breaker.metrics()).toMatchObject({ calls: 1, failures: 1 }); // …the breaker counted one failed call
     expect(breaker.state).toBe('closed');
   });
 
-  it('breaker inside the retry: each attempt passes through the breaker and counts', async () => {
+  it('breaker inside the retry (retry outermost): the breaker counts every attempt', async () => {
     const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(3), clock });
     const policy = pipeline(retry({ maxAttempts: 3, backoff: constant(0), clock }), breaker);
     await policy.execute(down).catch(() => {});
     expect(breaker.metrics()).toMatchObject({ calls: 3, failures: 3 });
     expect(breaker.state).toBe('open');
-    // Once open, the retry sees CircuitOpenError (retryable, with retryAfterMs) and gives up
-    // because the break (10 s) is longer than nothing... here it waits it out within maxRetryAfterMs.
+    // Once open, the retry gets CircuitOpenError (retryable, retryAfterMs = the 10 s break, within
+    // maxRetryAfterMs): it waits the break out and its next attempt is the half-open probe.
     const call = policy.execute(() => 'recovered');
     await clock.advance(10_000);
     await expect(call).resolves.toBe('recovered');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('outcome API through a pipeline: an open breaker inside yields its one frozen error, no new Error', async () => {
+    const clock = createVirtualClock();
+    const breaker = circuitBreaker({ clock });
+    breaker.isolate();
+    const retrying = retry({ maxAttempts: 3, backoff: constant(0), clock, retryOn: () => true });
+    const policy = pipeline(bulkhead({ maxConcurrent: 2 }), retrying, breaker, timeout(1_000, { clock }));
+    const a = await policy.executeOutcome(() => 1);
+    const b = await policy.executeOutcome(() => 1);
+    if (a.ok || b.ok) throw new Error('expected rejections');
+    expect(a.error).toBe(b.error);
+    expect(Object.isFrozen(a.error)).toBe(true);
+    expect(a.error).toBeInstanceOf(CircuitOpenError);
+    // The retry saw each rejection as a failure and retried it.
+    expect(retrying.metrics()).toMatchObject({ calls: 2, retries: 4, failures: 2 });
+    expect(breaker.metrics().rejections).toBe(6);
+    // The throwing API gets a fresh error each time.
+    const e1 = await policy.execute(() => 1).catch((e: unknown) => e);
+    const e2 = await policy.execute(() => 1).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(CircuitOpenError);
+    expect(e1).not.toBe(e2);
   });
 
   it('timeout inside retry bounds each attempt; outside, the whole call', async () => {

@@ -111,6 +111,8 @@ function rootCtx(arg: AbortSignal | ExecuteOptions | undefined, outcome: boolean
  * @internal
  */
 export abstract class PolicyBase<Extra = never> implements Policy<Extra> {
+  /** Type-level only (see {@link Policy}); never set at runtime. */
+  declare readonly [EXTRA]?: () => Extra;
   /** The policies this one runs, outermost first: `[this]`, or a pipeline's parts. @internal */
   readonly chain: readonly PolicyBase<unknown>[];
 
