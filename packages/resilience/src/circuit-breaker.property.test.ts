@@ -95,13 +95,13 @@ async function check(
     halfOpen: { successThreshold },
     clock,
   });
-  let state: CircuitState = 'closed';
+  const model: { state: CircuitState } = { state: 'closed' };
   let openUntil = 0;
   let probeSuccesses = 0;
   let rejections = 0;
   let opens = 0;
   const open = () => {
-    state = 'open';
+    model.state = 'open';
     openUntil = clock.now() + breakMs;
     opens++;
   };
@@ -110,20 +110,20 @@ async function check(
       await clock.advance(step.ms);
     } else {
       const now = clock.now();
-      if (state === 'open' && now >= openUntil) {
-        state = 'half-open';
+      if (model.state === 'open' && now >= openUntil) {
+        model.state = 'half-open';
         probeSuccesses = 0;
       }
       let expected: 'ok' | 'fail' | 'rejected';
-      if (state === 'open') {
+      if (model.state === 'open') {
         expected = 'rejected';
         rejections++;
       } else {
         expected = step.fail ? 'fail' : 'ok';
-        if (state === 'half-open') {
+        if (model.state === 'half-open') {
           if (step.fail) open();
           else if (++probeSuccesses >= successThreshold) {
-            state = 'closed';
+            model.state = 'closed';
             closed.reset();
           }
         } else if (closed.record(step.fail, now)) {
@@ -143,7 +143,7 @@ async function check(
       expect(actual).toBe(expected);
       expect(ran).toBe(expected !== 'rejected');
     }
-    const modelState = state === 'open' && clock.now() >= openUntil ? 'half-open' : state;
+    const modelState = model.state === 'open' && clock.now() >= openUntil ? 'half-open' : model.state;
     expect(breaker.state).toBe(modelState);
     const m = breaker.metrics();
     expect(m.calls).toBe(m.successes + m.failures);
@@ -246,7 +246,7 @@ describe('circuit breaker state machine (property-based)', () => {
           expect(settle).toHaveLength(admitted);
           expect(breaker.metrics().probesInFlight).toBe(admitted);
           // Settle the probes in order with the generated outcomes.
-          let expected: CircuitState = 'half-open';
+          let expected = 'half-open' as CircuitState;
           let successes = 0;
           for (let i = 0; i < admitted; i++) {
             const fail = outcomes[i] as boolean;

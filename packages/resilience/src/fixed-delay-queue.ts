@@ -11,13 +11,12 @@ export interface QueuedTimer {
 }
 
 /**
- * The default resolution for a delay of `delayMs`: 1 % of it, at most 5 ms;
- * 0 (exact) below 100 ms.
+ * The default resolution for a delay of `delayMs`: 0 (exact) below 1 s,
+ * else 0.5 % of it, at most 5 ms.
  * @internal
  */
 export function defaultResolution(delayMs: number): number {
-  const r = Math.min(5, delayMs / 100);
-  return r >= 1 ? r : 0;
+  return delayMs >= 1_000 ? Math.min(5, delayMs / 200) : 0;
 }
 
 /**

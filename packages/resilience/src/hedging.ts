@@ -33,7 +33,7 @@ export interface HedgingOptions {
   /**
    * Precision of the shared hedge timer, in ms: a hedge is sent between
    * `delayMs` and about `delayMs + 2 · resolutionMs` (never early); 0 = exact
-   * (a clock read per call). Default: 1 % of `delayMs`, at most 5 ms, 0 under 100 ms.
+   * (a clock read per call). Default: 0 (exact) under 1 s, else 0.5 % of `delayMs`, at most 5 ms.
    */
   readonly resolutionMs?: number;
   /** Name in events, metrics and `describe()`. Default `'hedging'`. */

@@ -27,8 +27,8 @@ export interface TimeoutOptions {
    * share one timer that ticks every `resolutionMs` while calls are
    * pending, so starting a call reads no clock; a call then times out
    * between `ms` and about `ms + 2 · resolutionMs` (never early). 0 = exact
-   * (each call reads the clock, ~50 ns more). Default: 1 % of `ms`, at most
-   * 5 ms, and 0 for limits under 100 ms. A tighter deadline is always exact.
+   * (each call reads the clock, ~50 ns more). Default: 0 (exact) under 1 s,
+   * else 0.5 % of `ms`, at most 5 ms. A tighter deadline is always exact.
    */
   readonly resolutionMs?: number;
   /** Default {@link systemClock}. */
