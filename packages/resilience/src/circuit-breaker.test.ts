@@ -308,4 +308,69 @@ describe('circuitBreaker', () => {
     expectInvalidOption(() => timeWindow({ windowMs: 0 }), 'windowMs');
     expectInvalidOption(() => circuitBreaker({ halfOpen: { maxProbes: 0 } }), 'halfOpen.maxProbes');
   });
+
+  it('counts what a custom isFailure accepts, and everything else as success', async () => {
+    const breaker = circuitBreaker({
+      strategy: consecutive(2),
+      isFailure: (e) => e instanceof Error && e.message === 'overloaded',
+      clock: createVirtualClock(),
+    });
+    for (let i = 0; i < 3; i++) await attempt(breaker, down); // a SluiceError, but not "overloaded"
+    expect(breaker.state).toBe('closed');
+    const overloaded = () => {
+      throw new Error('overloaded');
+    };
+    await attempt(breaker, overloaded);
+    await attempt(breaker, overloaded);
+    expect(breaker.state).toBe('open');
+    expect(breaker.metrics()).toMatchObject({ successes: 3, failures: 2 });
+  });
+
+  it('with consecutive(), a slow success counts toward the threshold like a failure', async () => {
+    const clock = createVirtualClock();
+    const breaker = circuitBreaker({ strategy: consecutive(2), slowCall: { thresholdMs: 50 }, clock });
+    const slow = () => new Promise((r) => clock.setTimeout(() => r('slow'), 60));
+    const a = breaker.execute(slow);
+    await clock.advance(60);
+    await a;
+    expect(breaker.state).toBe('closed');
+    await attempt(breaker, down);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('hydrates an isolated or half-open state', async () => {
+    const isolated = circuitBreaker({ initialState: { state: 'isolated' }, clock: createVirtualClock() });
+    await expect(isolated.execute(up)).rejects.toMatchObject({ reason: 'RESILIENCE_CIRCUIT_ISOLATED' });
+    const halfOpen = circuitBreaker({
+      initialState: { state: 'half-open', consecutiveOpens: 2, lastBreakMs: 200 },
+      breakBackoff: exponential({ baseMs: 100, jitter: 'none' }),
+      clock: createVirtualClock(),
+    });
+    expect(halfOpen.state).toBe('half-open');
+    const breaks: number[] = [];
+    halfOpen.onBreak((e) => breaks.push(e.durationMs ?? -1));
+    await attempt(halfOpen, down);
+    expect(breaks).toEqual([400]); // the third opening in a row
+  });
+
+  it('describes slow-call and growing-break settings', () => {
+    expect(
+      circuitBreaker({
+        strategy: timeWindow({ windowMs: 5_000 }),
+        slowCall: { thresholdMs: 300, rateThreshold: 0.8 },
+        breakBackoff: exponential({ baseMs: 1_000, maxMs: 60_000, jitter: 'none' }),
+      }).describe().options,
+    ).toEqual({
+      strategy: {
+        type: 'time-window',
+        windowMs: 5_000,
+        buckets: 10,
+        failureRateThreshold: 0.5,
+        minimumThroughput: 10,
+      },
+      slowCall: { thresholdMs: 300, rateThreshold: 0.8 },
+      breakBackoff: { type: 'exponential', baseMs: 1_000, multiplier: 2, maxMs: 60_000, jitter: 'none' },
+      halfOpen: { maxProbes: 1, successThreshold: 1 },
+    });
+  });
 });

@@ -1,7 +1,10 @@
+import { SluiceError } from '@sluice/errors';
 import { createVirtualClock } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
+import { constant } from './backoff.js';
 import { currentDeadline, Deadline, withDeadline } from './deadline.js';
 import { DeadlineExceededError } from './errors.js';
+import { retry } from './retry.js';
 import { timeout } from './timeout.js';
 
 describe('Deadline', () => {
@@ -68,5 +71,46 @@ describe('withDeadline', () => {
     const failed = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
     await clock.advance(40);
     await failed;
+  });
+
+  it('explicit form: execute(fn, { signal, deadline }) — tightened by the current one, signal passed through', async () => {
+    const clock = createVirtualClock();
+    const policy = timeout(1_000, { clock });
+    const controller = new AbortController();
+    const seen = await withDeadline(Deadline.after(300, clock), () =>
+      policy.execute((ctx) => ({ left: ctx.deadline?.remaining(), aborted: ctx.signal.aborted }), {
+        signal: controller.signal,
+        deadline: Deadline.after(500, clock),
+      }),
+    );
+    expect(seen).toEqual({ left: 300, aborted: false });
+    const explicitOnly = await policy.execute((ctx) => ctx.deadline?.remaining(), {
+      deadline: Deadline.after(200, clock),
+    });
+    expect(explicitOnly).toBe(200);
+    controller.abort();
+    await expect(policy.execute(() => 1, { signal: controller.signal })).rejects.toMatchObject({
+      code: 'cancelled',
+    });
+  });
+
+  it('a retry does not start an attempt its delay would push past the deadline', async () => {
+    const clock = createVirtualClock();
+    const policy = retry({ maxAttempts: 5, backoff: constant(100), clock });
+    const reasons: string[] = [];
+    policy.onGiveUp((e) => reasons.push(e.reason));
+    let attempts = 0;
+    const call = policy.execute(
+      () => {
+        attempts++;
+        throw new SluiceError({ code: 'unavailable', reason: 'X' });
+      },
+      { deadline: Deadline.after(250, clock) },
+    );
+    call.catch(() => {});
+    await clock.advance(300);
+    await expect(call).rejects.toMatchObject({ code: 'unavailable' });
+    expect(attempts).toBe(3); // at 0, 100, 200; a fourth at 300 would be past the deadline
+    expect(reasons).toEqual(['deadline']);
   });
 });

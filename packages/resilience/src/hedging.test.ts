@@ -168,4 +168,22 @@ describe('hedging', () => {
     expectInvalidOption(() => hedging({ delayMs: 10, maxHedgedAttempts: 0 }), 'maxHedgedAttempts');
     expectInvalidOption(() => hedging({ delayMs: 10, resolutionMs: 20 }), 'resolutionMs');
   });
+
+  it('hedges on the errors a custom hedgeOn accepts', async () => {
+    const clock = createVirtualClock();
+    const policy = hedging({ delayMs: 1_000, hedgeOn: (e) => e instanceof TypeError, clock });
+    const r = replica(clock, [
+      { afterMs: 5, error: new TypeError('flaky replica') },
+      { afterMs: 5, value: 'ok' },
+    ]);
+    const call = policy.execute(r.fn);
+    await clock.advance(10);
+    await expect(call).resolves.toBe('ok');
+    const s = replica(clock, [{ afterMs: 5, error: unavailable() }]);
+    const failing = policy.execute(s.fn);
+    failing.catch(() => {});
+    await clock.advance(5);
+    await expect(failing).rejects.toMatchObject({ code: 'unavailable' });
+    expect(s.attempts).toEqual([1]);
+  });
 });

@@ -9,6 +9,7 @@ import { CircuitOpenError, TimeoutError } from './errors.js';
 import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 import { pipeline, wrap } from './pipeline.js';
 import { retry } from './retry.js';
+import { retryBudget } from './retry-budget.js';
 import { timeout } from './timeout.js';
 
 const down = () => {
@@ -133,5 +134,38 @@ describe('pipeline', () => {
     const foreign = { execute: async () => 1, executeOutcome: async () => ({ ok: true, value: 1 }) };
     // @ts-expect-error: not a Policy (no describe/metrics)
     expectInvalidOption(() => pipeline(foreign), 'policies');
+  });
+
+  it('every policy describes its effective options (defaults filled in)', () => {
+    const budget = retryBudget();
+    expect(
+      pipeline(
+        bulkhead({ maxConcurrent: 4, maxQueued: 8, queueTimeoutMs: 100 }),
+        retry({ budget, backoff: constant(5) }),
+        timeout(250, { strategy: 'cooperative', name: 'op' }),
+      ).describe(),
+    ).toEqual({
+      kind: 'pipeline',
+      name: 'pipeline',
+      policies: [
+        {
+          kind: 'bulkhead',
+          name: 'bulkhead',
+          options: { maxConcurrent: 4, maxQueued: 8, queueTimeoutMs: 100 },
+        },
+        {
+          kind: 'retry',
+          name: 'retry',
+          options: {
+            maxAttempts: 3,
+            backoff: { type: 'constant', ms: 5 },
+            maxRetryAfterMs: 30_000,
+            retryOnResult: false,
+            budget: { name: 'retry-budget', ratio: 0.2, minRetriesPerSecond: 10, maxTokens: 100 },
+          },
+        },
+        { kind: 'timeout', name: 'op', options: { ms: 250, strategy: 'cooperative', resolutionMs: 0 } },
+      ],
+    });
   });
 });
