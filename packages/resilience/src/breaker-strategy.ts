@@ -203,7 +203,9 @@ export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
       minimumThroughput,
     }),
     create(slowThreshold) {
-      const epoch = new Float64Array(buckets).fill(-1);
+      // The bucket number each slot holds; -Infinity = empty (never inside a window,
+      // also when the clock is still within its first `buckets` buckets).
+      const epoch = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
       const calls = new Uint32Array(buckets);
       const failures = new Uint32Array(buckets);
       const slows = new Uint32Array(buckets);
@@ -242,7 +244,7 @@ export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
           return undefined;
         },
         reset() {
-          epoch.fill(-1);
+          epoch.fill(Number.NEGATIVE_INFINITY);
         },
         window: sum,
       };

@@ -2,7 +2,7 @@ import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import type { Ctx, Operation } from './context.js';
 import { abortError, BulkheadFullError, BulkheadTimeoutError, frozen, invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { FastFail, next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /** Options of {@link bulkhead}. */
 export interface BulkheadOptions {
@@ -111,19 +111,37 @@ export class BulkheadPolicy extends PolicyBase {
   }
 
   /** Runs with a slot already taken, and gives it back. */
-  private async runHeld(
+  private runHeld(
     fn: Operation<unknown>,
     chain: readonly PolicyBase<unknown>[],
     index: number,
     ctx: Ctx,
   ): Promise<unknown> {
     this.executed++;
+    let result: unknown;
     try {
-      return await next(fn, chain, index, ctx);
-    } finally {
+      result = next(fn, chain, index, ctx);
+    } catch (error) {
       this.release();
+      return Promise.reject(error);
     }
+    if (!isThenable(result)) {
+      this.release();
+      return Promise.resolve(result);
+    }
+    // Giving the slot back needs nothing from the call: two handlers shared by every call.
+    return Promise.resolve(result).then(this.releaseAfterValue, this.releaseAfterError);
   }
+
+  private readonly releaseAfterValue = (value: unknown): unknown => {
+    this.release();
+    return value;
+  };
+
+  private readonly releaseAfterError = (error: unknown): never => {
+    this.release();
+    throw error;
+  };
 
   private async wait(
     fn: Operation<unknown>,

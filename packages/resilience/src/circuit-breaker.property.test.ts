@@ -159,7 +159,7 @@ describe('circuit breaker state machine (property-based)', () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 3 }), steps, (n, st, plan) =>
         check(consecutive(n), consecutiveModel(n), plan, st),
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 
@@ -180,7 +180,7 @@ describe('circuit breaker state machine (property-based)', () => {
           c.st,
         ),
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 
@@ -206,7 +206,7 @@ describe('circuit breaker state machine (property-based)', () => {
           c.st,
         ),
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 
@@ -263,7 +263,7 @@ describe('circuit breaker state machine (property-based)', () => {
           expect(breaker.metrics().probesInFlight).toBe(0);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 });

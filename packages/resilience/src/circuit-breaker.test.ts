@@ -373,4 +373,19 @@ describe('circuitBreaker', () => {
       halfOpen: { maxProbes: 1, successThreshold: 1 },
     });
   });
+
+  it('time window: closing forgets old failures even early in the clock’s life (found by the property test)', async () => {
+    const clock = createVirtualClock();
+    const breaker = circuitBreaker({
+      strategy: timeWindow({ windowMs: 3_000, buckets: 3, failureRateThreshold: 0.1, minimumThroughput: 1 }),
+      breakDurationMs: 1_000,
+      clock,
+    });
+    await attempt(breaker, down); // opens at t=0
+    await clock.advance(1_000);
+    expect(await attempt(breaker, up)).toBe('ok'); // the probe closes it and resets the window
+    expect(await attempt(breaker, up)).toBe('ok');
+    expect(breaker.state).toBe('closed');
+    expect(breaker.metrics().window).toMatchObject({ calls: 1, failures: 0 });
+  });
 });

@@ -11,7 +11,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Ctx, Operation } from './context.js';
 import { CircuitOpenError, frozen, invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { FastFail, next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /**
  * - `closed`: calls run; outcomes feed the strategy.
@@ -245,7 +245,39 @@ export class CircuitBreakerPolicy extends PolicyBase {
         return this.reject(ctx);
       }
     }
-    return this.guarded(fn, chain, index, ctx, probe);
+    if (probe || this.timed) return this.guarded(fn, chain, index, ctx, probe);
+    // Closed, untimed: the common case. The outcome handlers belong to the
+    // current generation (rebuilt on each transition), so no closure is made per call.
+    this.calls++;
+    let result: unknown;
+    try {
+      result = next(fn, chain, index, ctx);
+    } catch (error) {
+      this.settle(this.isFailure(error), error, this.generation, false, 0);
+      return Promise.reject(error);
+    }
+    const h = this.handlers;
+    if (!isThenable(result)) return Promise.resolve(h.onValue(result));
+    return Promise.resolve(result).then(h.onValue, h.onError);
+  }
+
+  /** Outcome handlers of closed, untimed calls admitted in the current generation. */
+  private handlers = this.makeHandlers();
+
+  private makeHandlers(): { onValue: (value: unknown) => unknown; onError: (error: unknown) => never } {
+    const generation = this.generation;
+    return {
+      onValue: (value) => {
+        if (value instanceof FastFail)
+          this.settle(this.isFailure(value.error), value.error, generation, false, 0);
+        else this.settle(false, undefined, generation, false, 0);
+        return value;
+      },
+      onError: (error) => {
+        this.settle(this.isFailure(error), error, generation, false, 0);
+        throw error;
+      },
+    };
   }
 
   private async guarded(
@@ -330,6 +362,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
     const from = this.st;
     this.st = to;
     this.generation++;
+    this.handlers = this.makeHandlers();
     this.probes = 0;
     this.probeSuccesses = 0;
     if (to === 'closed') {
