@@ -2,7 +2,7 @@ import { isSluiceError } from '@sluice/errors';
 import type { Ctx, ExecutionContext, Operation } from './context.js';
 import { invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { FastFail, next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /** Options of {@link fallback}: a `value` or a `handler`, plus which errors to cover. */
 export type FallbackOptions<R> = (
@@ -75,23 +75,39 @@ export class FallbackPolicy<R> extends PolicyBase<R> {
   }
 
   /** @internal */
-  async run(
+  run(
     fn: Operation<unknown>,
     chain: readonly PolicyBase<unknown>[],
     index: number,
     ctx: Ctx,
   ): Promise<unknown> {
     this.calls++;
-    let error: unknown;
+    let result: unknown;
     try {
-      const value = await next(fn, chain, index, ctx);
-      if (!(value instanceof FastFail)) return value;
-      if (!this.fallbackOn(value.error)) return value;
-      error = value.error;
-    } catch (e) {
-      if (!this.fallbackOn(e)) throw e;
-      error = e;
+      result = next(fn, chain, index, ctx);
+    } catch (error) {
+      return this.recover(error, ctx);
     }
+    if (!isThenable(result)) return Promise.resolve(result);
+    // On the outcome path a value may be an inner fast-fail; otherwise values pass as they are.
+    return Promise.resolve(result).then(
+      ctx.outcome ? (v) => this.checked(v, ctx) : undefined,
+      (error: unknown) => this.recover(error, ctx),
+    );
+  }
+
+  private checked(value: unknown, ctx: Ctx): unknown {
+    return value instanceof FastFail && this.fallbackOn(value.error)
+      ? this.substitute(value.error, ctx)
+      : value;
+  }
+
+  private recover(error: unknown, ctx: Ctx): Promise<unknown> {
+    if (!this.fallbackOn(error)) return Promise.reject(error);
+    return this.substitute(error, ctx);
+  }
+
+  private async substitute(error: unknown, ctx: Ctx): Promise<unknown> {
     this.fallbacks++;
     if (this.fallbackEvents.active) this.fallbackEvents.emit({ policy: this.name, error });
     return this.handler(error, ctx);

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from './clock.js';
 import { AttemptCtx, type Ctx, type Operation } from './context.js';
 import { invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { FastFail, next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 import type { RetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
 
@@ -101,6 +101,7 @@ export interface RetryMetrics {
 }
 
 const NOT_RETRYING = Symbol('not-retrying');
+const NO_FAILURE = Symbol('no-failure');
 
 /**
  * Retries a failed operation after a backoff. See {@link retry}.
@@ -137,18 +138,64 @@ export class RetryPolicy extends PolicyBase {
   }
 
   /** @internal */
-  async run(fn: Operation<unknown>, chain: readonly PolicyBase<unknown>[], index: number, ctx: Ctx) {
+  run(
+    fn: Operation<unknown>,
+    chain: readonly PolicyBase<unknown>[],
+    index: number,
+    ctx: Ctx,
+  ): Promise<unknown> {
     this.calls++;
     this.budget?.deposit();
+    const actx: Ctx = ctx.attempt === 1 ? ctx : new AttemptCtx(ctx, 1);
+    // Results to inspect, or inner fast-fails to expect: the general loop from the start.
+    if (this.retryOnResult !== undefined || ctx.outcome)
+      return this.loop(fn, chain, index, ctx, actx, NO_FAILURE);
+    // The common case: the first attempt succeeds. Its success handler is shared
+    // by all calls; only a failure builds per-call state (the loop).
+    let result: unknown;
+    try {
+      result = next(fn, chain, index, actx);
+    } catch (error) {
+      return this.loop(fn, chain, index, ctx, actx, error);
+    }
+    if (!isThenable(result)) {
+      this.successes++;
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).then(this.firstSucceeded, (error: unknown) =>
+      this.loop(fn, chain, index, ctx, actx, error),
+    );
+  }
+
+  private readonly firstSucceeded = (value: unknown): unknown => {
+    this.successes++;
+    return value;
+  };
+
+  /** The retry loop; `firstFailure` is the first attempt's error when it already ran (else {@link NO_FAILURE}). */
+  private async loop(
+    fn: Operation<unknown>,
+    chain: readonly PolicyBase<unknown>[],
+    index: number,
+    ctx: Ctx,
+    firstCtx: Ctx,
+    firstFailure: unknown,
+  ): Promise<unknown> {
     let attempt = 1;
     let previousDelay: number | undefined;
-    let actx: Ctx = ctx.attempt === 1 ? ctx : new AttemptCtx(ctx, 1);
+    let actx: Ctx = firstCtx;
+    let pending = firstFailure;
     for (;;) {
       let error: unknown;
       let result: unknown = NOT_RETRYING;
       // An inner policy's rejection on the outcome path, returned as is if we give up on it.
       let fast: FastFail | undefined;
       try {
+        if (pending !== NO_FAILURE) {
+          const failure = pending;
+          pending = NO_FAILURE;
+          throw failure;
+        }
         const value = await next(fn, chain, index, actx);
         if (value instanceof FastFail) {
           fast = value;
