@@ -10,6 +10,7 @@
  * over chunks of 1 000 calls that no garbage collection interrupted.
  */
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -40,8 +41,11 @@ import CircuitBreaker from 'opossum';
 import { machineLine, median, writeSection } from './lib/results.js';
 
 const ROUNDS = 7;
-const TARGET_RUN_MS = 120;
+const TARGET_RUN_MS = 100;
 const ALLOC_CALLS = 1_000_000;
+/** Slow scenarios (the peers' timeouts) measure allocation over fewer calls: as many as fit in this. */
+const ALLOC_BUDGET_MS = 2_000;
+const ALLOC_MIN_CALLS = 100_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc (npm run bench resilience does)');
 
@@ -265,27 +269,35 @@ const scenarios: Scenario[] = [
 
 // --- measurement -------------------------------------------------------------
 
-async function runOnce(s: Scenario, calls: number): Promise<number> {
+/** One timed run: CPU time and wall time per call, in ns. */
+async function runOnce(s: Scenario, calls: number): Promise<{ cpu: number; wall: number }> {
   const call = s.call;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) await call(i);
-  return Number(process.hrtime.bigint() - start) / calls;
+  const wall = Number(process.hrtime.bigint() - start) / calls;
+  const cpu = process.cpuUsage(cpu0);
+  return { cpu: ((cpu.user + cpu.system) * 1_000) / calls, wall };
 }
 
 /** Calls per run so that one run takes about TARGET_RUN_MS. */
 async function calibrate(s: Scenario): Promise<number> {
   await runOnce(s, 20_000); // warm up (JIT)
-  const ns = await runOnce(s, 20_000);
-  return Math.max(10_000, Math.min(2_000_000, Math.round((TARGET_RUN_MS * 1e6) / ns)));
+  const { cpu } = await runOnce(s, 20_000);
+  return Math.max(10_000, Math.min(2_000_000, Math.round((TARGET_RUN_MS * 1e6) / Math.max(cpu, 1))));
 }
 
-async function bytesPerCall(s: Scenario): Promise<number> {
+async function bytesPerCall(s: Scenario, nsPerCall: number): Promise<{ bytes: number; calls: number }> {
   const call = s.call;
+  const total = Math.min(
+    ALLOC_CALLS,
+    Math.max(ALLOC_MIN_CALLS, Math.round((ALLOC_BUDGET_MS * 1e6) / nsPerCall)),
+  );
   const chunk = 1_000;
   let bytes = 0;
   let counted = 0;
   gc?.();
-  for (let done = 0; done < ALLOC_CALLS; done += chunk) {
+  for (let done = 0; done < total; done += chunk) {
     const before = v8.getHeapStatistics().used_heap_size;
     for (let i = 0; i < chunk; i++) await call(done + i);
     const after = v8.getHeapStatistics().used_heap_size;
@@ -295,19 +307,25 @@ async function bytesPerCall(s: Scenario): Promise<number> {
       counted += chunk;
     }
   }
-  return counted === 0 ? Number.NaN : bytes / counted;
+  return { bytes: counted === 0 ? Number.NaN : bytes / counted, calls: total };
 }
 
 const sizes = new Map<Scenario, number>();
 for (const s of scenarios) sizes.set(s, await calibrate(s));
-const samples = new Map<Scenario, number[]>(scenarios.map((s) => [s, []]));
+const samples = new Map<Scenario, { cpu: number; wall: number }[]>(scenarios.map((s) => [s, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const s of scenarios) (samples.get(s) as number[]).push(await runOnce(s, sizes.get(s) as number));
+  for (const s of scenarios) samples.get(s)?.push(await runOnce(s, sizes.get(s) as number));
   process.stdout.write(`round ${round + 1}/${ROUNDS}\n`);
 }
-const ns = new Map(scenarios.map((s) => [s, median(samples.get(s) as number[])]));
+const ns = new Map(scenarios.map((s) => [s, median((samples.get(s) ?? []).map((r) => r.cpu))]));
+const wallNs = new Map(scenarios.map((s) => [s, median((samples.get(s) ?? []).map((r) => r.wall))]));
 const bytes = new Map<Scenario, number>();
-for (const s of scenarios) bytes.set(s, await bytesPerCall(s));
+const allocCalls = new Map<Scenario, number>();
+for (const s of scenarios) {
+  const r = await bytesPerCall(s, ns.get(s) as number);
+  bytes.set(s, r.bytes);
+  allocCalls.set(s, r.calls);
+}
 cockatielIsolation.dispose();
 
 // --- report ------------------------------------------------------------------
@@ -323,8 +341,9 @@ for (const s of scenarios) {
       ? ''
       : `${(t / (ns.get(ours) as number)).toFixed(1)}×`;
   const b = bytes.get(s) as number;
+  const n = allocCalls.get(s) as number;
   rows.push(
-    `| ${s.group} | ${s.lib} | \`${s.label}\` | ${fmt(t)} | ${s.lib === 'bare' ? '' : fmt(t - bare)} | ${vsSluice} | ${Number.isNaN(b) ? 'n/a' : Math.round(b)} |`,
+    `| ${s.group} | ${s.lib} | \`${s.label}\` | ${fmt(t)} | ${s.lib === 'bare' ? '' : fmt(t - bare)} | ${vsSluice} | ${fmt(wallNs.get(s) as number)} | ${Number.isNaN(b) ? 'n/a' : Math.round(b)}${n < ALLOC_CALLS ? ` (${n / 1000}k calls)` : ''} |`,
   );
   console.log(`${s.group.padEnd(48)} ${s.lib.padEnd(10)} ${fmt(t).padStart(9)}  ${Math.round(b)} B/call`);
 }
@@ -360,12 +379,12 @@ writeSection(
 
 ${new Date().toISOString().slice(0, 10)} — \`npm run bench resilience\` (runs \`node --expose-gc --conditions=sluice-source --import tsx bench/resilience.bench.ts\`).
 
-Setup: ${machineLine()}; shared with other jobs, so absolute figures wander between runs — compare within a table. The operation is \`async (x) => x + 1\`, awaited one call at a time; each library's policy is built once and reused. Each ns/call figure is the median of ${ROUNDS} runs of ~${TARGET_RUN_MS} ms, the scenarios interleaved round by round. "over bare" subtracts the bare \`await fn()\`; "peer / sluice" is the peer's time over ours in the same group. Bytes/call: heap growth over ${ALLOC_CALLS.toLocaleString('en')} calls (chunks of 1 000 without a GC in between), bare included.
+Setup: ${machineLine()}; shared with other jobs (load average ${os.loadavg()[0]?.toFixed(1)} at the end of this run), so absolute figures wander between runs — compare within a table. The operation is \`async (x) => x + 1\`, awaited one call at a time; each library's policy is built once and reused. **ns/call is CPU time** (\`process.cpuUsage()\`, user + system, all threads of the process) per call: unlike wall time it does not count the time other jobs held the CPU; wall time is shown too. Each figure is the median of ${ROUNDS} runs of ~${TARGET_RUN_MS} ms of CPU, the scenarios interleaved round by round. "over bare" subtracts the bare \`await fn()\`; "peer / sluice" is the peer's time over ours in the same group. Bytes/call: heap growth over ${ALLOC_CALLS.toLocaleString('en')} calls (as many as fit in ${ALLOC_BUDGET_MS / 1000} s, at least ${ALLOC_MIN_CALLS / 1000}k, for the slowest), summed over chunks of 1 000 calls with no GC in between, bare included.
 
 Same work: timeouts 1 s; retry 3 attempts in all (cockatiel's \`maxAttempts\` counts retries, so 2); breakers open after 5 consecutive failures, 10 s break; bulkheads 100 slots, no queue. opossum has no separate timeout, bulkhead or retry: its breaker is shown with \`timeout: false\`, and for the pipeline with \`timeout: 1000, capacity: 100\` (no retry — it has none). The open-breaker rows use an isolated breaker (cockatiel \`isolate()\`, opossum \`open()\`). cockatiel and opossum have no rate limiter or hedging.
 
-| scenario | library | configured as | ns/call | over bare | peer / sluice | bytes/call |
-| --- | --- | --- | ---: | ---: | ---: | ---: |
+| scenario | library | configured as | ns/call (CPU) | over bare | peer / sluice | wall ns/call | bytes/call |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
 Targets (issue 3):

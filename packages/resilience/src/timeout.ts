@@ -253,18 +253,22 @@ function race(call: TimeoutCall, result: PromiseLike<unknown>): Promise<unknown>
 }
 
 /** Cooperative: waits for the operation; a failure after the limit becomes the timeout error. */
-async function cooperate(call: TimeoutCall, result: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    return await result;
-  } catch (error) {
-    if (call.timedOut && call.error !== undefined && error !== call.error) {
-      // The operation stopped because of our abort: report the timeout, keep its error as cause.
-      Object.defineProperty(call.error, 'cause', { value: error, configurable: true, writable: true });
-    }
-    throw call.timedOut ? call.error : error;
-  } finally {
-    call.settle();
-  }
+function cooperate(call: TimeoutCall, result: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(result).then(
+    (value) => {
+      call.settle();
+      return value;
+    },
+    (error: unknown) => {
+      call.settle();
+      if (!call.timedOut || call.error === undefined) throw error;
+      if (error !== call.error) {
+        // The operation stopped because of our abort: report the timeout, keep its error as cause.
+        Object.defineProperty(call.error, 'cause', { value: error, configurable: true, writable: true });
+      }
+      throw call.error;
+    },
+  );
 }
 
 /**
