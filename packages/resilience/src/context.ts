@@ -146,13 +146,15 @@ export class AttemptCtx extends Ctx {
  * @internal
  */
 export class AbortingCtx extends Ctx {
+  // Few fields on purpose: one of these is allocated per call of a timeout
+  // or hedge, and everything about aborting is rare (read lazily).
   protected readonly parent: Ctx;
   readonly attempt: number;
-  private controller: AbortController | undefined;
-  private reason: unknown;
-  private aborted = false;
-  private parentSignal: AbortSignal | undefined;
-  private onParentAbort: (() => void) | undefined;
+  private controller: AbortController | undefined = undefined;
+  /** The abort reason, or NOT_ABORTED. */
+  private abortedWith: unknown = NOT_ABORTED;
+  /** The parent's signal and the listener forwarding its abort, while attached. */
+  private link: { readonly signal: AbortSignal; readonly listener: () => void } | undefined = undefined;
 
   constructor(parent: Ctx, attempt: number) {
     super();
@@ -164,16 +166,15 @@ export class AbortingCtx extends Ctx {
     if (this.controller === undefined) {
       const c = new AbortController();
       this.controller = c;
-      if (this.aborted) c.abort(this.reason);
+      if (this.abortedWith !== NOT_ABORTED) c.abort(this.abortedWith);
       else {
         const ps = this.parent.abortable();
         if (ps !== undefined) {
           if (ps.aborted) c.abort(ps.reason);
           else {
-            const forward = () => c.abort(ps.reason);
-            ps.addEventListener('abort', forward, { once: true });
-            this.parentSignal = ps;
-            this.onParentAbort = forward;
+            const listener = () => c.abort(ps.reason);
+            ps.addEventListener('abort', listener, { once: true });
+            this.link = { signal: ps, listener };
           }
         }
       }
@@ -195,24 +196,24 @@ export class AbortingCtx extends Ctx {
 
   /** True once {@link abort} ran. */
   get isAborted(): boolean {
-    return this.aborted;
+    return this.abortedWith !== NOT_ABORTED;
   }
 
   /** Aborts the signal (if anyone holds it) with `reason`; later reads see it aborted. */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
+    if (this.abortedWith !== NOT_ABORTED) return;
+    this.abortedWith = reason;
     this.release();
     this.controller?.abort(reason);
   }
 
   /** Stops forwarding the parent's abort (no listener outlives the call). */
   release(): void {
-    if (this.parentSignal !== undefined && this.onParentAbort !== undefined) {
-      this.parentSignal.removeEventListener('abort', this.onParentAbort);
-      this.parentSignal = undefined;
-      this.onParentAbort = undefined;
+    if (this.link !== undefined) {
+      this.link.signal.removeEventListener('abort', this.link.listener);
+      this.link = undefined;
     }
   }
 }
+
+const NOT_ABORTED: unique symbol = Symbol('not-aborted');

@@ -58,34 +58,32 @@ export interface TimeoutMetrics {
 /** One call under a timeout: its context for the operation and its entry in the timer queue. */
 class TimeoutCall extends AbortingCtx implements QueuedTimer, Settler {
   done = false;
-  timedOut = false;
   due = 0;
-  error: Error | undefined;
-  ownTimer: TimerHandle | undefined;
   resolve: ((value: unknown) => void) | undefined = undefined;
   reject: ((error: unknown) => void) | undefined = undefined;
-  private narrowed: Deadline | undefined;
+  /** The timeout error, once the call timed out. */
+  error: Error | undefined = undefined;
+  /** Set only when the call's deadline (not the policy's limit) bounds it: that deadline and its own timer. */
+  own: { readonly deadline: Deadline; timer: TimerHandle } | undefined = undefined;
 
   constructor(
     parent: Ctx,
     /** The limit in ms: the policy's, or what was left of the deadline when that was tighter. */
     readonly limitMs: number,
-    /** The deadline, when it (not the policy's own limit) bounds this call. */
-    readonly byDeadline: Deadline | undefined,
     readonly policy: TimeoutPolicy,
   ) {
     super(parent, parent.attempt);
   }
 
-  /** The deadline inner calls see: the caller's, narrowed to this call's limit (computed on first read). */
+  get timedOut(): boolean {
+    return this.error !== undefined;
+  }
+
+  /** The deadline inner calls see: the caller's, narrowed to this call's limit. */
   override get deadline(): Deadline | undefined {
-    if (this.byDeadline !== undefined) return this.byDeadline;
-    if (this.narrowed === undefined) {
-      const policy = this.policy;
-      const own = Deadline.at(policy.startOf(this) + this.limitMs, policy.clock);
-      this.narrowed = own.min(this.parent.deadline);
-    }
-    return this.narrowed;
+    if (this.own !== undefined) return this.own.deadline;
+    const policy = this.policy;
+    return Deadline.at(policy.startOf(this) + this.limitMs, policy.clock).min(this.parent.deadline);
   }
 
   settle(): void {
@@ -94,14 +92,13 @@ class TimeoutCall extends AbortingCtx implements QueuedTimer, Settler {
       this.policy.running--;
     }
     this.release();
-    if (this.ownTimer !== undefined) this.policy.clock.clearTimeout(this.ownTimer);
+    if (this.own !== undefined) this.own.deadline.clock.clearTimeout(this.own.timer);
   }
 
   fire(): void {
     if (this.done) return;
     this.done = true;
     this.policy.running--;
-    this.timedOut = true;
     const error = this.policy.timedOut(this);
     this.error = error;
     this.abort(error);
@@ -151,7 +148,7 @@ export class TimeoutPolicy extends PolicyBase {
     const deadline = ctx.deadline;
     let call: TimeoutCall;
     if (deadline === undefined) {
-      call = new TimeoutCall(ctx, this.ms, undefined, this);
+      call = new TimeoutCall(ctx, this.ms, this);
       if (this.ms !== Number.POSITIVE_INFINITY) this.queue.add(call);
     } else {
       // A deadline applies: the tighter of it and our limit (a clock read only on this path).
@@ -163,10 +160,11 @@ export class TimeoutPolicy extends PolicyBase {
         );
       }
       if (left < this.ms) {
-        call = new TimeoutCall(ctx, left, deadline, this);
-        call.ownTimer = deadline.clock.setTimeout(() => call.fire(), left, { unref: true });
+        const c = new TimeoutCall(ctx, left, this);
+        c.own = { deadline, timer: deadline.clock.setTimeout(() => c.fire(), left, { unref: true }) };
+        call = c;
       } else {
-        call = new TimeoutCall(ctx, this.ms, undefined, this);
+        call = new TimeoutCall(ctx, this.ms, this);
         this.queue.add(call);
       }
     }
@@ -197,10 +195,10 @@ export class TimeoutPolicy extends PolicyBase {
       this.timeoutEvents.emit({
         policy: this.name,
         timeoutMs: call.limitMs,
-        byDeadline: call.byDeadline !== undefined,
+        byDeadline: call.own !== undefined,
       });
     }
-    return call.byDeadline !== undefined
+    return call.own !== undefined
       ? new DeadlineExceededError(`${this.name}: deadline exceeded after ${call.limitMs} ms`, this.name)
       : new TimeoutError(this.name, call.limitMs);
   }
