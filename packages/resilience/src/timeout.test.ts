@@ -241,6 +241,7 @@ describe('timeout', () => {
     const clock = createVirtualClock();
     const policy = timeout(Number.POSITIVE_INFINITY, { clock });
     await expect(policy.execute(() => 'no limit')).resolves.toBe('no limit');
+    await expect(policy.execute((ctx) => ctx.deadline)).resolves.toBeUndefined();
     const call = policy.execute(never, { deadline: Deadline.after(5, clock) });
     const seen = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
     await clock.advance(5);

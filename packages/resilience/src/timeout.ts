@@ -82,6 +82,7 @@ class TimeoutCall extends AbortingCtx implements QueuedTimer, Settler {
   /** The deadline inner calls see: the caller's, narrowed to this call's limit. */
   override get deadline(): Deadline | undefined {
     if (this.own !== undefined) return this.own.deadline;
+    if (this.limitMs === Number.POSITIVE_INFINITY) return this.parent.deadline;
     const policy = this.policy;
     return Deadline.at(policy.startOf(this) + this.limitMs, policy.clock).min(this.parent.deadline);
   }
