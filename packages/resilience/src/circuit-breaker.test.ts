@@ -307,6 +307,14 @@ describe('circuitBreaker', () => {
     expectInvalidOption(() => countWindow({ size: 10, minimumCalls: 11 }), 'minimumCalls');
     expectInvalidOption(() => timeWindow({ windowMs: 0 }), 'windowMs');
     expectInvalidOption(() => circuitBreaker({ halfOpen: { maxProbes: 0 } }), 'halfOpen.maxProbes');
+    expectInvalidOption(
+      () => circuitBreaker({ initialState: JSON.parse('{"state":"ajar"}') }),
+      'initialState.state',
+    );
+    expectInvalidOption(
+      () => circuitBreaker({ initialState: { state: 'open', openRemainingMs: -5 } }),
+      'initialState.openRemainingMs',
+    );
   });
 
   it('counts what a custom isFailure accepts, and everything else as success', async () => {

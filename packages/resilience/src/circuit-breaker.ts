@@ -117,6 +117,8 @@ export interface CircuitBreakerMetrics {
   readonly window: BreakerWindow;
 }
 
+const STATES: ReadonlySet<string> = new Set<CircuitState>(['closed', 'open', 'half-open', 'isolated']);
+
 const CALLER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'invalid_argument',
   'not_found',
@@ -215,6 +217,14 @@ export class CircuitBreakerPolicy extends PolicyBase {
     this.isolatedRejection = this.sharedRejection(true);
     const initial = options.initialState;
     if (initial !== undefined) {
+      if (!STATES.has(initial.state))
+        throw invalidOption(
+          'circuitBreaker',
+          'initialState.state',
+          `must be one of ${[...STATES].join(', ')}`,
+        );
+      if (initial.openRemainingMs !== undefined && !(initial.openRemainingMs >= 0))
+        throw invalidOption('circuitBreaker', 'initialState.openRemainingMs', 'must be >= 0');
       this.st = initial.state;
       this.consecutiveOpens = initial.consecutiveOpens ?? 0;
       this.lastBreakMs = initial.lastBreakMs;
