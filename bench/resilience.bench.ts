@@ -343,7 +343,7 @@ for (const s of scenarios) {
   const b = bytes.get(s) as number;
   const n = allocCalls.get(s) as number;
   rows.push(
-    `| ${s.group} | ${s.lib} | \`${s.label}\` | ${fmt(t)} | ${s.lib === 'bare' ? '' : fmt(t - bare)} | ${vsSluice} | ${fmt(wallNs.get(s) as number)} | ${Number.isNaN(b) ? 'n/a' : Math.round(b)}${n < ALLOC_CALLS ? ` (${n / 1000}k calls)` : ''} |`,
+    `| ${s.group} | ${s.lib} | \`${s.label}\` | ${fmt(t)} | ${s.lib === 'bare' ? '' : fmt(t - bare)} | ${vsSluice} | ${fmt(wallNs.get(s) as number)} | ${Number.isNaN(b) ? 'n/a' : Math.round(b)}${n < ALLOC_CALLS ? ` (${Math.round(n / 1000)}k calls)` : ''} |`,
   );
   console.log(`${s.group.padEnd(48)} ${s.lib.padEnd(10)} ${fmt(t).padStart(9)}  ${Math.round(b)} B/call`);
 }

@@ -27,16 +27,16 @@ export interface PolicyDescription {
 }
 
 /**
- * A resilience policy: an immutable value with one job, run around an
- * operation. `Extra` is what the policy may return instead of the
- * operation's value (a fallback's value; `never` for every other policy).
- */
-/**
  * Key of the type-level tag that carries a policy's `Extra` (never set at runtime).
  * @internal
  */
 export const EXTRA: unique symbol = Symbol('sluice.policy.extra');
 
+/**
+ * A resilience policy: an immutable value with one job, run around an
+ * operation. `Extra` is what the policy may return instead of the
+ * operation's value (a fallback's value; `never` for every other policy).
+ */
 export interface Policy<Extra = never> {
   /** Type-level only: lets `pipeline()` infer `Extra`. Never set at runtime. */
   readonly [EXTRA]?: () => Extra;
