@@ -1,4 +1,5 @@
 import { createVirtualClock } from '@sluice/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { constant } from './backoff.js';
 import { RateLimitedError } from './errors.js';
@@ -110,5 +111,45 @@ describe('rateLimiter', () => {
     expectInvalidOption(() => rateLimiter({ ratePerSecond: 0 }), 'ratePerSecond');
     expectInvalidOption(() => rateLimiter({ ratePerSecond: 5, burst: 0.5 }), 'burst');
     expectInvalidOption(() => rateLimiter({ ratePerSecond: 5, burst: 2, initialTokens: 3 }), 'initialTokens');
+  });
+
+  it('never admits more than burst + rate × elapsed, and a rejection’s retryAfterMs is honest (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(
+          fc.record({ calls: fc.integer({ min: 0, max: 30 }), advanceMs: fc.integer({ min: 0, max: 500 }) }),
+          {
+            maxLength: 25,
+          },
+        ),
+        async (rate, burst, plan) => {
+          const clock = createVirtualClock();
+          const limiter = rateLimiter({ ratePerSecond: rate, burst, clock });
+          let admitted = 0;
+          for (const step of plan) {
+            for (let i = 0; i < step.calls; i++) {
+              const outcome = await limiter.executeOutcome(op);
+              if (outcome.ok) admitted++;
+              else {
+                const wait = (outcome.error as RateLimitedError).retryAfterMs ?? 0;
+                expect(wait).toBeGreaterThan(0);
+                expect(wait).toBeLessThanOrEqual(Math.ceil(1_000 / rate));
+              }
+            }
+            await clock.advance(step.advanceMs);
+          }
+          expect(admitted).toBeLessThanOrEqual(burst + (rate * clock.now()) / 1_000 + 1e-9);
+          // After waiting what a rejection said, a call passes.
+          const rejected = await limiter.executeOutcome(op);
+          if (!rejected.ok) {
+            await clock.advance((rejected.error as RateLimitedError).retryAfterMs ?? 0);
+            expect((await limiter.executeOutcome(op)).ok).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
