@@ -269,11 +269,5 @@ export function unavailable(message: string, cause: unknown): SluiceError {
   });
 }
 
-/** A `MESSAGING_CLOSED` error. */
-export function closedError(what: string): SluiceError {
-  return new SluiceError({
-    code: 'failed_precondition',
-    reason: MessagingReasons.CLOSED,
-    message: `${what} is closed`,
-  });
-}
+/** A `MESSAGING_CLOSED` error (the one every transport uses). */
+export { closedError } from '../message-validation.js';

@@ -7,6 +7,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import { type FieldViolation, SluiceError } from '@sluice/errors';
+import { assertName, assertPublishable } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 import type {
   ConsumeOptions,
@@ -21,7 +22,7 @@ import { closedError, NatsContext, type ResolvedNatsOptions, unavailable } from 
 import { NatsDeadLetters } from './nats-dead-letters.js';
 import { H, headerViolations } from './nats-headers.js';
 import { NatsMember } from './nats-member.js';
-import { isValidPrefix, PRIORITIES, PRIORITY_TOKEN, partitionOf, SCHEDULER_CONSUMER } from './nats-names.js';
+import { isValidPrefix, PRIORITY_TOKEN, partitionOf, SCHEDULER_CONSUMER } from './nats-names.js';
 
 /** Options of {@link createNatsTransport}. */
 export interface NatsTransportOptions {
@@ -149,8 +150,7 @@ class NatsTransport implements Transport {
 
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     this.checkOpen();
-    checkName('topic', topic);
-    this.validate(messages);
+    this.validate(topic, messages);
     if (messages.length === 0) return;
     await this.ctx.ensureStream(topic);
     const names = this.ctx.names(topic);
@@ -301,47 +301,18 @@ class NatsTransport implements Transport {
     if (this.closing || this.ctx.nc.isClosed()) throw closedError('the NATS transport');
   }
 
-  /** Checks every message before anything is sent: a bad batch changes nothing. */
-  private validate(messages: readonly OutgoingMessage[]): void {
-    if (!Array.isArray(messages)) throw invalid([{ field: 'messages', message: 'must be an array' }]);
+  /**
+   * Checks every message before anything is sent, so a bad batch changes
+   * nothing: the shared checks of every transport, then what NATS adds
+   * (header names it cannot carry or reserves, a priority beside an ordering key).
+   */
+  private validate(topic: string, messages: readonly OutgoingMessage[]): void {
+    assertPublishable(topic, messages, this.capabilities);
     const v: FieldViolation[] = [];
-    let tooLarge: FieldViolation | undefined;
-    const max = this.capabilities.maxMessageBytes;
     messages.forEach((m, i) => {
-      const f = `messages.${i}`;
-      if (m === null || typeof m !== 'object') {
-        v.push({ field: f, message: 'must be an object' });
-        return;
-      }
-      if (typeof m.id !== 'string' || m.id.length === 0)
-        v.push({ field: `${f}.id`, message: 'must be a non-empty string' });
-      if (!(m.body instanceof Uint8Array)) v.push({ field: `${f}.body`, message: 'must be a Uint8Array' });
-      else if (m.body.byteLength > max) {
-        tooLarge = { field: `${f}.body`, message: `is ${m.body.byteLength} bytes, more than ${max}` };
-      }
-      v.push(...headerViolations(m.headers, `${f}.headers`));
-      if (m.priority !== undefined && !PRIORITIES.includes(m.priority)) {
-        v.push({ field: `${f}.priority`, message: 'must be high, normal or low' });
-      }
-      if (
-        m.deliverAt !== undefined &&
-        (!(m.deliverAt instanceof Date) || Number.isNaN(m.deliverAt.getTime()))
-      ) {
-        v.push({ field: `${f}.deliverAt`, message: 'must be a valid Date' });
-      }
-      if (m.orderingKey !== undefined && (typeof m.orderingKey !== 'string' || m.orderingKey.length === 0)) {
-        v.push({ field: `${f}.orderingKey`, message: 'must be a non-empty string' });
-      }
+      v.push(...headerViolations(m.headers, `messages.${i}.headers`));
     });
     if (v.length) throw invalid(v);
-    if (tooLarge) {
-      throw new SluiceError({
-        code: 'invalid_argument',
-        reason: MessagingReasons.MESSAGE_TOO_LARGE,
-        message: `${tooLarge.field} ${tooLarge.message}`,
-        details: { violations: [tooLarge] },
-      });
-    }
     const mixed = messages.findIndex(
       (m) => m.orderingKey !== undefined && (m.priority ?? 'normal') !== 'normal',
     );
@@ -370,8 +341,6 @@ function invalid(violations: FieldViolation[]): SluiceError {
   });
 }
 
-function checkName(field: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 200) {
-    throw invalid([{ field, message: 'must be a string of 1 to 200 characters' }]);
-  }
+function checkName(field: 'topic' | 'group', value: unknown): void {
+  assertName(field, value);
 }
