@@ -141,7 +141,7 @@ export class NatsDeadLetters implements DeadLetterStore {
     return stored
       .filter((s): s is Stored => s !== undefined)
       .filter((s) => filter.ids === undefined || filter.ids.includes(s.letter.id))
-      .sort((a, b) => a.seq - b.seq);
+      .sort((a, b) => a.letter.deadLetteredAt.getTime() - b.letter.deadLetteredAt.getTime() || a.seq - b.seq);
   }
 
   private async fetch(subject: string): Promise<Stored | undefined> {

@@ -311,6 +311,11 @@ class NatsTransport implements Transport {
     const v: FieldViolation[] = [];
     messages.forEach((m, i) => {
       v.push(...headerViolations(m.headers, `messages.${i}.headers`));
+      // The id and the ordering key travel in headers, which cannot hold line breaks.
+      if (/[\r\n]/.test(m.id)) v.push({ field: `messages.${i}.id`, message: 'must not contain line breaks' });
+      if (m.orderingKey !== undefined && /[\r\n]/.test(m.orderingKey)) {
+        v.push({ field: `messages.${i}.orderingKey`, message: 'must not contain line breaks' });
+      }
     });
     if (v.length) throw invalid(v);
     const mixed = messages.findIndex(
