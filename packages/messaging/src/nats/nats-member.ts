@@ -197,14 +197,17 @@ export class NatsMember implements Consumer {
     }
   }
 
-  /** Sources in hand-out order: high, normal, partitions (rotating start for fairness), low. */
+  /**
+   * Sources in hand-out order: high, then the normal level — the unkeyed
+   * normal consumer and the ordering-key partitions, rotating where the level
+   * starts on every pass so neither starves the other — then low.
+   */
   private ordered(): Source[] {
-    const n = this.ctx.options.partitions;
-    const [high, normal] = this.sources as [Source, Source];
+    const high = this.sources[0] as Source;
     const low = this.sources[this.sources.length - 1] as Source;
-    const parts = this.sources.slice(2, 2 + n);
-    const r = this.rotation++ % n;
-    return [high, normal, ...parts.slice(r), ...parts.slice(0, r), low];
+    const level = this.sources.slice(1, -1);
+    const r = this.rotation++ % level.length;
+    return [high, ...level.slice(r), ...level.slice(0, r), low];
   }
 
   /** Slots promised to pulls still in flight. */
