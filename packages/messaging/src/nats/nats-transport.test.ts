@@ -1,8 +1,12 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { isSluiceError } from '@sluice/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnConsumerChild } from '../conformance/conformance-helpers.js';
 import { MessagingReasons } from '../reasons.js';
 import type { Delivery, Transport } from '../transport.js';
 import { deleteNamespace, NATS_URL, testPrefix, waitFor } from './nats.test-support.js';
+import { SCHEDULER_CONSUMER, topicNames } from './nats-names.js';
 import { createNatsTransport } from './nats-transport.js';
 
 const enc = new TextEncoder();
@@ -323,6 +327,52 @@ describe('createNatsTransport (real NATS JetStream)', () => {
     expect((await transport.stats(t))[0]).toMatchObject({ pending: 2, inFlight: 1 });
     release();
     await waitFor(async () => (await transport.stats(t))[0]?.pending === 0 && started === 3, 'drained');
+  });
+
+  it('drops a second publish of the same id inside the duplicate window', async () => {
+    const t = topic();
+    await transport.declareGroup(t, 'd');
+    await transport.publish(t, [{ id: 'same', body: body('1') }]);
+    await transport.publish(t, [{ id: 'same', body: body('2') }]);
+    expect((await transport.stats(t))[0]?.pending).toBe(1);
+  });
+
+  it('still delivers a scheduled message when the member that was holding it back is SIGKILLed', async () => {
+    const t = topic();
+    await transport.declareGroup(t, 'g');
+    const child = spawnConsumerChild(`${NATS_URL}?prefix=${prefix}&idlePollMs=200`, t, 'g', 2_000);
+    try {
+      await waitFor(() => child.lines.some((l) => l.ready === true), 'the child to be ready', 30_000);
+      const deliverAt = new Date(Date.now() + 2_500);
+      await transport.publish(t, [{ id: 'sched-1', body: body('x'), deliverAt }]);
+      // The child's member took the scheduled message and nak'ed it until it is due.
+      const nc = await connect({ servers: NATS_URL });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const stream = topicNames(prefix, t).stream;
+        await waitFor(
+          async () => (await jsm.consumers.info(stream, SCHEDULER_CONSUMER)).num_ack_pending === 1,
+          'the child to hold back the scheduled message',
+        );
+      } finally {
+        await nc.close();
+      }
+      child.kill();
+      await waitFor(() => child.process.signalCode !== null, 'the child to die');
+    } finally {
+      child.kill();
+    }
+    const got: { id: string; attempt: number; at: number }[] = [];
+    consumers.push(
+      await transport.consume(t, 'g', async (d) => {
+        got.push({ id: d.id, attempt: d.attempt, at: Date.now() });
+        await d.ack();
+      }),
+    );
+    await waitFor(() => got.length === 1, 'the scheduled message', 30_000);
+    expect(got[0]).toMatchObject({ id: 'sched-1', attempt: 1 });
+    await waitFor(async () => (await transport.stats(t))[0]?.pending === 0, 'nothing left scheduled');
+    expect(child.lines.filter((l) => l.id !== undefined)).toEqual([]);
   });
 
   it('is closed after close(), idempotently', async () => {
