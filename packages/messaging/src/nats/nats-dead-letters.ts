@@ -60,7 +60,10 @@ export class NatsDeadLetters implements DeadLetterStore {
     let n = 0;
     for (const { letter, seq } of letters) {
       const names = this.ctx.names(letter.topic);
-      await this.ctx.ensureStream(letter.topic);
+      // Declaring the group again (idempotent) guarantees a consumer keeps the
+      // replayed message: with interest retention, a message nobody is
+      // interested in would be dropped while its dead letter is deleted.
+      await this.ctx.declareGroup(letter.topic, letter.group);
       const h = this.ctx.headers();
       for (const [k, v] of Object.entries(letter.headers)) h.set(k, v);
       h.set(H.id, letter.id);
