@@ -375,6 +375,46 @@ describe('createNatsTransport (real NATS JetStream)', () => {
     expect(child.lines.filter((l) => l.id !== undefined)).toEqual([]);
   });
 
+  it('holds back the keys sharing a partition with a held key (the documented limit of partitions)', async () => {
+    const one = await createNatsTransport({ url: NATS_URL, prefix, partitions: 1, idlePollMs: 200 });
+    try {
+      const t = topic();
+      await one.declareGroup(t, 'p1');
+      const release = { open: () => {} };
+      const held = new Promise<void>((r) => {
+        release.open = r;
+      });
+      const got: string[] = [];
+      consumers.push(
+        await one.consume(
+          t,
+          'p1',
+          async (d) => {
+            got.push(d.id);
+            if (d.id === 'A-1') await held;
+            await d.ack();
+          },
+          { prefetch: 4 },
+        ),
+      );
+      await one.publish(t, [
+        { id: 'A-1', body: body(''), orderingKey: 'A' },
+        { id: 'B-1', body: body(''), orderingKey: 'B' },
+      ]);
+      await waitFor(() => got.length === 1, 'A-1 to start');
+      // With one partition, B-1 waits behind A-1 although it has another key.
+      const s = (await one.stats(t))[0];
+      expect(s).toMatchObject({ pending: 1, inFlight: 1 });
+      expect(got).toEqual(['A-1']);
+      release.open();
+      await waitFor(() => got.length === 2, 'B-1 after A-1');
+      expect(got).toEqual(['A-1', 'B-1']);
+    } finally {
+      await Promise.all(consumers.splice(0).map((c) => c.stop()));
+      await one.close();
+    }
+  });
+
   it('is closed after close(), idempotently', async () => {
     const other = await createNatsTransport({ url: NATS_URL, prefix });
     await other.close();
