@@ -7,7 +7,10 @@ import type { FieldViolation } from '@sluice/errors';
 
 /** Internal header names (all start with `Sluice-`). */
 export const H = {
-  /** The message id given at publish (the `Nats-Msg-Id` may carry a suffix on replays and scheduled moves). */
+  /**
+   * The message id, where the `Nats-Msg-Id` differs from it (scheduled moves
+   * `<id>:due`, replays `<id>:replay:<seq>`); otherwise the id is the `Nats-Msg-Id`.
+   */
   id: 'Sluice-Id',
   /** The ordering key. */
   key: 'Sluice-Key',

@@ -162,12 +162,13 @@ class NatsTransport implements Transport {
         messages.map((m) => {
           const h = this.ctx.headers();
           if (m.headers) for (const [k, v] of Object.entries(m.headers)) h.set(k, v);
-          h.set(H.id, m.id);
           const priority = m.priority ?? 'normal';
           const scheduled = m.deliverAt !== undefined && m.deliverAt.getTime() > now;
           let subject: string;
           if (m.orderingKey !== undefined) h.set(H.key, m.orderingKey);
           if (scheduled) {
+            // Moved later under another Nats-Msg-Id (`<id>:due`): keep the id itself.
+            h.set(H.id, m.id);
             h.set(H.deliverAt, String(m.deliverAt?.getTime()));
             h.set(H.priority, priority);
             subject = names.scheduledSubject;
