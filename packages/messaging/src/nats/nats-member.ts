@@ -9,8 +9,9 @@
  * something ("armed"): after a bell (publishers ring
  * `<prefix>_bell.<topic>.<source>` after publishing, members after freeing a
  * partition), after its own retry delay elapses, and every `idlePollMs` (for
- * redeliveries it cannot hear about: another member's retry or lease expiry).
- * While idle it waits; it never spins.
+ * redeliveries it cannot hear about: another member's retry or lease expiry)
+ * when one stream-info request shows the source's subject still holds
+ * messages. While idle it waits; it never spins.
  *
  * It also drains the topic's scheduler consumer: a scheduled message that is
  * due is republished to its real subject and acknowledged; one that is not is
@@ -80,6 +81,7 @@ export class NatsMember implements Consumer {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private subs: Subscription[] = [];
   private tick: ReturnType<typeof setInterval> | undefined;
+  private checking = false;
   private running = true;
   private inFlight = 0;
   private readonly outstanding = new Map<Source, PullRequest>();
@@ -137,7 +139,7 @@ export class NatsMember implements Consumer {
         },
       }),
     );
-    this.tick = setInterval(() => this.armAll(), this.ctx.options.idlePollMs);
+    this.tick = setInterval(() => void this.recheck(), this.ctx.options.idlePollMs);
     this.tick.unref?.();
     this.loop = this.run();
   }
@@ -371,10 +373,35 @@ export class NatsMember implements Consumer {
     this.timers.add(t);
   }
 
-  private armAll(): void {
-    for (const s of this.sources) s.armed = true;
-    this.scheduler.armed = true;
+  /**
+   * The periodic look for redeliveries nobody rang for: one stream-info
+   * request with per-subject counts arms only the sources whose subject still
+   * holds messages, instead of one pull per source. On any error, arms all.
+   */
+  private async recheck(): Promise<void> {
+    if (!this.running || this.checking) return;
+    this.checking = true;
+    try {
+      const info = await this.ctx.jsm.streams.info(this.names.stream, {
+        subjects_filter: this.names.allSubjects,
+      });
+      const subjects = info.state.subjects ?? {};
+      for (const s of [...this.sources, this.scheduler]) {
+        if ((subjects[this.subjectOf(s)] ?? 0) > 0) s.armed = true;
+      }
+    } catch {
+      for (const s of [...this.sources, this.scheduler]) s.armed = true;
+    } finally {
+      this.checking = false;
+    }
     this.wake();
+  }
+
+  /** The stream subject a source's consumer filters on. */
+  private subjectOf(source: Source): string {
+    if (source === this.scheduler) return this.names.scheduledSubject;
+    if (source.partitioned) return this.names.partitionSubject(Number(source.bell.slice(1)));
+    return this.names.prioritySubject(source.priority);
   }
 
   private wake(): void {
