@@ -1,6 +1,6 @@
 import type { EmbeddedTransportOptions } from './embedded/embedded-transport.js';
 import { messagingError } from './message-validation.js';
-import type { NatsTransportOptions } from './nats/nats-transport.js';
+import type { NatsTransportOptions } from './nats/nats-options.js';
 import { MessagingReasons } from './reasons.js';
 import type { Transport } from './transport.js';
 

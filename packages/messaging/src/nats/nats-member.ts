@@ -20,7 +20,7 @@
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { createInbox } from '@nats-io/transport-node';
 import type { Consumer, Delivery, Priority } from '../transport.js';
-import { type NatsContext, unavailable } from './nats-context.js';
+import type { NatsContext } from './nats-context.js';
 import { NatsDelivery } from './nats-delivery.js';
 import { H } from './nats-headers.js';
 import {
@@ -28,10 +28,10 @@ import {
   groupConsumerNames,
   PRIORITY_TOKEN,
   parseAckSubject,
-  partitionOf,
   SCHEDULER_CONSUMER,
   type TopicNames,
 } from './nats-names.js';
+import { handleScheduled } from './nats-scheduler.js';
 
 /** One durable consumer the member pulls from. */
 interface Source {
@@ -313,45 +313,10 @@ export class NatsMember implements Consumer {
     }
   }
 
-  /** A scheduler delivery: republish when due, else nak until then. */
+  /** A scheduler delivery: moved when due, else held back; the member looks again when it is due. */
   private async schedule(msg: Msg, info: AckInfo): Promise<void> {
-    const { nc, js } = this.ctx;
-    const h = msg.headers;
-    const dueAt = Number(h?.get(H.deliverAt));
-    const now = Date.now();
-    try {
-      if (Number.isFinite(dueAt) && dueAt > now) {
-        const delay = dueAt - now;
-        await nc.request(
-          msg.reply as string,
-          encoder.encode(`-NAK ${JSON.stringify({ delay: delay * 1e6 })}`),
-          {
-            timeout: 10_000,
-          },
-        );
-        this.later(delay, this.scheduler);
-        return;
-      }
-      const id = h?.get(H.id) ?? String(info.streamSequence);
-      const key = h?.get(H.key);
-      const priority = (h?.get(H.priority) || 'normal') as Priority;
-      const subject = key
-        ? this.names.partitionSubject(partitionOf(key, this.ctx.options.partitions))
-        : this.names.prioritySubject(priority);
-      const out = this.ctx.headers();
-      if (h) for (const k of h.keys()) if (k !== H.deliverAt && k !== 'Nats-Msg-Id') out.set(k, h.get(k));
-      if (!out.has(H.publishedAt)) out.set(H.publishedAt, String(info.timestampMs));
-      // The same msgID on a repeat (we died before the ack) is dropped by the duplicate window.
-      await js.publish(subject, msg.data, { msgID: `${id}:due`, headers: out });
-      await nc.request(msg.reply as string, encoder.encode('+ACK'), { timeout: 10_000 });
-      this.ctx.ring(
-        this.names,
-        key ? `k${partitionOf(key, this.ctx.options.partitions)}` : PRIORITY_TOKEN[priority],
-      );
-    } catch (err) {
-      // Left unacknowledged: the scheduler consumer redelivers it after its ack wait.
-      if (!nc.isClosed()) process.emitWarning(unavailable('scheduled message not moved yet', err));
-    }
+    const notDueForMs = await handleScheduled(this.ctx, this.names, msg, info);
+    if (notDueForMs !== undefined) this.later(notDueForMs, this.scheduler);
   }
 
   /** A partition's message was settled: the next one of that partition may go to any member. */

@@ -5,7 +5,7 @@
  */
 import { messagingError } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
-import type { NatsTransportOptions } from './nats-transport.js';
+import type { NatsTransportOptions } from './nats-options.js';
 
 const INTEGER_PARAMS = [
   'partitions',
