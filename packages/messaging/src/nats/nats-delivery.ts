@@ -139,6 +139,19 @@ export class NatsDelivery implements Delivery {
     this.ctx.nc.publish(this.msg.reply as string, WPI);
   }
 
+  /**
+   * Returns an unsettled delivery to the group at once (`-NAK`, no delay), for
+   * a consumer that stops before its handler settled; settling it afterwards
+   * is a no-op. The next delivery has `attempt + 1`.
+   */
+  async giveBack(): Promise<void> {
+    if (this.state !== 'open' || this.ctx.nc.isClosed()) return;
+    this.state = 'settling';
+    await this.send(encoder.encode('-NAK'), 'give back');
+    this.state = 'settled';
+    this.hooks.onRetry(0);
+  }
+
   /** Marks the delivery as being settled; false when it already was (settling twice is a no-op). */
   private begin(): boolean {
     if (this.state !== 'open') return false;

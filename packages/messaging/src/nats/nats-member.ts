@@ -85,6 +85,7 @@ export class NatsMember implements Consumer {
   private running = true;
   private inFlight = 0;
   private readonly outstanding = new Map<Source, PullRequest>();
+  private readonly active = new Set<NatsDelivery>();
   private requestSeq = 0;
   private rotation = 0;
   private wakePending = false;
@@ -152,6 +153,10 @@ export class NatsMember implements Consumer {
         await this.loop;
         for (const r of [...this.outstanding.values()]) r.finish();
         await this.whenIdle(timeoutMs);
+        // Handlers still running past the timeout: give their messages back at
+        // once (nak without delay) rather than after the lease; their later
+        // settlement is a no-op.
+        await Promise.allSettled([...this.active].map((d) => d.giveBack()));
         if (this.tick) clearInterval(this.tick);
         for (const t of this.timers) clearTimeout(t);
         this.timers.clear();
@@ -300,6 +305,7 @@ export class NatsMember implements Consumer {
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
     renew.unref?.();
+    this.active.add(delivery);
     try {
       await this.handler(delivery);
     } catch {
@@ -307,6 +313,7 @@ export class NatsMember implements Consumer {
       // that threw is left to its lease: redelivered after `leaseMs`, never lost.
     } finally {
       clearInterval(renew);
+      this.active.delete(delivery);
       this.inFlight--;
       if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
       this.wake();

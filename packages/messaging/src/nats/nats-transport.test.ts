@@ -415,6 +415,54 @@ describe('createNatsTransport (real NATS JetStream)', () => {
     }
   });
 
+  it('gives back at once what a stopping consumer did not settle within its timeout', async () => {
+    const t = topic();
+    await transport.declareGroup(t, 'gb');
+    await transport.publish(t, [{ id: 'stuck', body: body('') }]);
+    const first: Delivery[] = [];
+    const stuck = await transport.consume(
+      t,
+      'gb',
+      async (d) => {
+        first.push(d);
+        await new Promise(() => {}); // never settles
+      },
+      { leaseMs: 60_000 },
+    );
+    await waitFor(() => first.length === 1, 'the first delivery');
+    await stuck.stop(100);
+    const again: Delivery[] = [];
+    consumers.push(
+      await transport.consume(
+        t,
+        'gb',
+        async (d) => {
+          again.push(d);
+          await d.ack();
+        },
+        { leaseMs: 60_000 },
+      ),
+    );
+    // Well within the 60 s lease: only the give-back can have released it.
+    await waitFor(() => again.length === 1, 'the given-back message', 20_000);
+    expect(again[0]).toMatchObject({ id: 'stuck', attempt: 2 });
+    await first[0]?.ack(); // settling the given-back delivery later is a no-op
+  });
+
+  it('lists NATS field errors before size errors, all in one error', async () => {
+    const t = topic();
+    const err = await transport
+      .publish(t, [
+        { id: 'a', body: body('x'), headers: { 'Sluice-X': '1' } },
+        { id: 'b', body: new Uint8Array(transport.capabilities.maxMessageBytes + 1) },
+        { id: '', body: body('x') },
+      ])
+      .catch((e: unknown) => e);
+    expect(isSluiceError(err) && err.reason).toBe(MessagingReasons.INVALID_MESSAGE);
+    const fields = isSluiceError(err) ? (err.details?.violations ?? []).map((v) => v.field).sort() : [];
+    expect(fields).toEqual(['messages.0.headers.Sluice-X', 'messages.2.id']);
+  });
+
   it('is closed after close(), idempotently', async () => {
     const other = await createNatsTransport({ url: NATS_URL, prefix });
     await other.close();

@@ -6,7 +6,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
-import { type FieldViolation, SluiceError } from '@sluice/errors';
+import { type FieldViolation, isSluiceError, SluiceError } from '@sluice/errors';
 import { assertName, assertPublishable } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 import type {
@@ -250,16 +250,29 @@ class NatsTransport implements Transport {
    * (header names it cannot carry or reserves, a priority beside an ordering key).
    */
   private validate(topic: string, messages: readonly OutgoingMessage[]): void {
-    assertPublishable(topic, messages, this.capabilities);
     const v: FieldViolation[] = [];
-    messages.forEach((m, i) => {
-      v.push(...headerViolations(m.headers, `messages.${i}.headers`));
+    (Array.isArray(messages) ? messages : []).forEach((m: OutgoingMessage | undefined, i) => {
+      if (typeof m !== 'object' || m === null) return;
+      if (typeof m.headers === 'object' && m.headers !== null) {
+        v.push(...headerViolations(m.headers, `messages.${i}.headers`));
+      }
       // The id and the ordering key travel in headers, which cannot hold line breaks.
-      if (/[\r\n]/.test(m.id)) v.push({ field: `messages.${i}.id`, message: 'must not contain line breaks' });
-      if (m.orderingKey !== undefined && /[\r\n]/.test(m.orderingKey)) {
+      if (typeof m.id === 'string' && /[\r\n]/.test(m.id)) {
+        v.push({ field: `messages.${i}.id`, message: 'must not contain line breaks' });
+      }
+      if (typeof m.orderingKey === 'string' && /[\r\n]/.test(m.orderingKey)) {
         v.push({ field: `messages.${i}.orderingKey`, message: 'must not contain line breaks' });
       }
     });
+    try {
+      assertPublishable(topic, messages, this.capabilities);
+    } catch (err) {
+      // Field errors come first (decision 017), all of them in one error.
+      if (v.length === 0 || !isSluiceError(err) || err.reason === MessagingReasons.INVALID_URL) throw err;
+      if (err.reason === MessagingReasons.INVALID_MESSAGE)
+        throw invalid([...(err.details?.violations ?? []), ...v]);
+      throw invalid(v);
+    }
     if (v.length) throw invalid(v);
     const mixed = messages.findIndex(
       (m) => m.orderingKey !== undefined && (m.priority ?? 'normal') !== 'normal',
