@@ -1,5 +1,6 @@
 import type { EmbeddedTransportOptions } from './embedded/embedded-transport.js';
 import { messagingError } from './message-validation.js';
+import type { NatsTransportOptions } from './nats/nats-options.js';
 import { MessagingReasons } from './reasons.js';
 import type { Transport } from './transport.js';
 
@@ -15,8 +16,8 @@ export interface CreateTransportOptions {
   readonly embedded?: Partial<Omit<EmbeddedTransportOptions, 'path'>>;
   /** Options of the PostgreSQL transport, for `postgres://` / `postgresql://` URLs. */
   readonly postgres?: Readonly<Record<string, unknown>>;
-  /** Options of the NATS JetStream transport, for `nats://` URLs. */
-  readonly nats?: Readonly<Record<string, unknown>>;
+  /** Options of the NATS JetStream transport, for `nats://` URLs (override the URL's query parameters). */
+  readonly nats?: Omit<NatsTransportOptions, 'url'>;
   /** Options of the RabbitMQ transport, for `amqp://` / `amqps://` URLs. */
   readonly rabbitmq?: Readonly<Record<string, unknown>>;
 }
@@ -151,9 +152,14 @@ export async function createTransport(url: string, options: CreateTransportOptio
     // --- postgres: the PostgreSQL helper replaces this case ------------------
     case 'postgres':
       return notYet(kind, options.postgres);
-    // --- nats: the NATS helper replaces this case -----------------------------
-    case 'nats':
-      return notYet(kind, options.nats);
+    // --- nats ----------------------------------------------------------------
+    case 'nats': {
+      const [{ createNatsTransport }, { natsOptionsFromUrl }] = await Promise.all([
+        import('./nats/nats-transport.js'),
+        import('./nats/nats-url.js'),
+      ]);
+      return createNatsTransport({ ...natsOptionsFromUrl(url), ...options.nats });
+    }
     // --- rabbitmq: the RabbitMQ helper replaces this case ---------------------
     case 'rabbitmq':
       return notYet(kind, options.rabbitmq);

@@ -28,6 +28,7 @@ export {
   messagingError,
   NAME_PATTERN,
 } from './message-validation.js';
+export type { NatsTransportOptions } from './nats/nats-options.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export type {
