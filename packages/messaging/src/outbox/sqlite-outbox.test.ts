@@ -202,6 +202,33 @@ describe('createSqliteOutbox + createOutboxRelay', () => {
     expect(got.byKey.get('bad')).toEqual([bad1.id, bad2.id, bad3.id]);
   });
 
+  it('holds back a key on every topic while its earlier row is failing', async () => {
+    let failing = true;
+    const w = await world((t) => failingPublishes(t, (topic) => failing && topic === TOPIC));
+    const outbox = createSqliteOutbox(w.db);
+    outbox.install();
+    const got = await collect(w.bus, TOPIC);
+    const other = await collect(w.bus, 'other.topic');
+    const clock = createVirtualClock({ start: Date.now() });
+    const relay = createOutboxRelay({ outbox, bus: w.bus, clock, backoff: constant(1_000) });
+    const first = thing('k', 1);
+    const then = thing('k', 2);
+    const unrelated = thing('j', 3);
+    outbox.add([first, { event: then, topic: 'other.topic' }, { event: unrelated, topic: 'other.topic' }]);
+    expect(await relay.flush()).toEqual({ published: 1, failed: 1 });
+    await waitFor('the unrelated key', () => other.ids.length === 1);
+    expect(other.ids).toEqual([unrelated.id]);
+    const state = w.db
+      .prepare('SELECT attempts, lease_owner, sent_at FROM sluice_outbox WHERE id = ?')
+      .get(then.id);
+    expect(state).toEqual({ attempts: 0, lease_owner: null, sent_at: null });
+    failing = false;
+    await clock.advance(1_000);
+    expect(await relay.flush()).toEqual({ published: 2, failed: 0 });
+    await waitFor('the key', () => got.ids.length === 1 && other.ids.length === 2);
+    expect(other.ids).toEqual([unrelated.id, then.id]);
+  });
+
   it('started, it publishes a commit at once although it polls only every hour (in-process wake-up)', async () => {
     const w = await world();
     const outbox = createSqliteOutbox(w.db);
