@@ -18,9 +18,9 @@ export const MessagingReasons = {
   /** The transport or consumer is closed (`failed_precondition`). */
   CLOSED: 'MESSAGING_CLOSED',
   /**
-   * Code that must run synchronously inside a SQLite transaction (an inbox
-   * handler, a saga sink write) returned a promise (`failed_precondition`);
-   * the transaction was rolled back.
+   * A SQLite inbox handler, which runs inside a synchronous transaction,
+   * returned a promise (`failed_precondition`); the transaction was rolled
+   * back and the bus dead-letters the event.
    */
   SYNC_REQUIRED: 'MESSAGING_SYNC_REQUIRED',
   /**
