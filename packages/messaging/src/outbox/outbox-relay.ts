@@ -284,7 +284,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const now = clock.now();
     if (now - lastPrune >= PRUNE_EVERY_MS && retentionMs > 0) {
       lastPrune = now;
-      await store.prune(now - retentionMs, PRUNE_LIMIT);
+      // Housekeeping: a failure is reported, never fails the round that published.
+      await store
+        .prune(now - retentionMs, PRUNE_LIMIT)
+        .catch((error: unknown) => emit(errorListeners, { stage: 'store', error, ids: [] }));
     }
     return { published, failed };
   };
@@ -307,7 +310,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         wake();
       },
       Math.max(0, delayMs),
-      { unref: true },
     );
   };
 

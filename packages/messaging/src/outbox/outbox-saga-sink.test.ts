@@ -49,7 +49,7 @@ describe('outboxSagaSink', () => {
     w.db.transaction(() => sink.append({ dialect: 'sqlite', db: w.db }, [c1]))();
     expect(() =>
       sagaDb.transaction(() => {
-        sink.append({ dialect: 'sqlite', db: sagaDb }, [sagaEvent('saga.completed', 's-2')]);
+        void sink.append({ dialect: 'sqlite', db: sagaDb }, [sagaEvent('saga.completed', 's-2')]);
         throw new Error('the transition failed');
       })(),
     ).toThrow('the transition failed');

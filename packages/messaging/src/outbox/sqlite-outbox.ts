@@ -166,7 +166,10 @@ function sqliteRelayStore(
   // A blocked row: leased by a live lease, or waiting for its retry time.
   const blocked = (alias: string) =>
     `(${alias}.next_attempt_at > @now OR (${alias}.lease_until IS NOT NULL AND ${alias}.lease_until > @now))`;
-  const claim = db.prepare(`
+  // Prepared on first use, so a relay may be created before `install()`.
+  let statements: ReturnType<typeof prepare> | undefined;
+  const prepare = () => ({
+    claim: db.prepare(`
     UPDATE ${t} SET lease_owner = @owner, lease_until = @until
     WHERE seq IN (
       SELECT o.seq FROM ${t} o
@@ -175,42 +178,44 @@ function sqliteRelayStore(
           SELECT 1 FROM ${t} p
           WHERE p.ordering_key = o.ordering_key AND p.sent_at IS NULL AND p.seq < o.seq AND ${blocked('p')}))
       ORDER BY o.seq LIMIT @limit)
-    RETURNING seq, id, topic, ordering_key, priority, deliver_at, envelope, headers, attempts`);
-  const sent =
-    options.retentionMs === 0
-      ? db.prepare(`DELETE FROM ${t} WHERE seq = @seq AND lease_owner = @owner`)
-      : db.prepare(
-          `UPDATE ${t} SET sent_at = @now, lease_owner = NULL, lease_until = NULL WHERE seq = @seq AND lease_owner = @owner`,
-        );
-  const failed = db.prepare(
-    `UPDATE ${t} SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+    RETURNING seq, id, topic, ordering_key, priority, deliver_at, envelope, headers, attempts`),
+    sent:
+      options.retentionMs === 0
+        ? db.prepare(`DELETE FROM ${t} WHERE seq = @seq AND lease_owner = @owner`)
+        : db.prepare(
+            `UPDATE ${t} SET sent_at = @now, lease_owner = NULL, lease_until = NULL WHERE seq = @seq AND lease_owner = @owner`,
+          ),
+    failed: db.prepare(
+      `UPDATE ${t} SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
      WHERE seq = ? AND lease_owner = ?`,
-  );
-  const release = db.prepare(
-    `UPDATE ${t} SET lease_owner = NULL, lease_until = NULL WHERE seq = ? AND lease_owner = ?`,
-  );
-  const nextDue = db.prepare(
-    `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > @now AND lease_until > next_attempt_at
+    ),
+    release: db.prepare(
+      `UPDATE ${t} SET lease_owner = NULL, lease_until = NULL WHERE seq = ? AND lease_owner = ?`,
+    ),
+    nextDue: db.prepare(
+      `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > @now AND lease_until > next_attempt_at
                      THEN lease_until ELSE next_attempt_at END) AS due
      FROM ${t} WHERE sent_at IS NULL AND ${blocked(t)}`,
-  );
-  const prune = db.prepare(
-    `DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?)`,
-  );
+    ),
+    prune: db.prepare(
+      `DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?)`,
+    ),
+  });
 
   // Never run a relay statement inside a caller's open transaction on this
   // connection (a manual BEGIN across an await): it would see uncommitted rows
   // and its marks would roll back with the caller's work.
-  const outside = async <T>(fn: () => T): Promise<T> => {
+  const outside = async <T>(fn: (s: ReturnType<typeof prepare>) => T): Promise<T> => {
     while (db.open && db.inTransaction) await pause(5);
     if (!db.open)
       throw messagingError('failed_precondition', MessagingReasons.CLOSED, 'the outbox database is closed');
-    return fn();
+    statements ??= prepare();
+    return fn(statements);
   };
 
   return {
     claim: (owner, now, leaseMs, limit) =>
-      outside(() =>
+      outside(({ claim }) =>
         (claim.all({ owner, until: now + leaseMs, now, limit }) as RawRow[])
           .map(
             (r): ClaimedRow => ({
@@ -228,29 +233,29 @@ function sqliteRelayStore(
           .sort((a, b) => a.seq - b.seq),
       ),
     markSent: (owner, seqs, now) =>
-      outside(() =>
+      outside(({ sent }) =>
         db.transaction(() => {
           for (const seq of seqs) sent.run(options.retentionMs === 0 ? { seq, owner } : { seq, owner, now });
         })(),
       ),
     markFailed: (owner, seqs, nextAttemptAt, error) =>
-      outside(() =>
+      outside(({ failed }) =>
         db.transaction(() => {
           for (const seq of seqs) failed.run(error.slice(0, 2_000), nextAttemptAt, seq, owner);
         })(),
       ),
     release: (owner, seqs) =>
-      outside(() =>
+      outside(({ release }) =>
         db.transaction(() => {
           for (const seq of seqs) release.run(seq, owner);
         })(),
       ),
     nextDue: (now) =>
-      outside(() => {
+      outside(({ nextDue }) => {
         const due = (nextDue.get({ now }) as { due: number | null } | undefined)?.due;
         return due === null || due === undefined ? undefined : due;
       }),
-    prune: (sentBefore, limit) => outside(() => prune.run(sentBefore, limit).changes),
+    prune: (sentBefore, limit) => outside(({ prune }) => prune.run(sentBefore, limit).changes),
     async watch(wake) {
       // The row is visible only once the adding transaction commits: check
       // on the next turn (a `db.transaction(…)` has committed by then), and
