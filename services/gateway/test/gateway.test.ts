@@ -10,6 +10,10 @@ import {
   until,
 } from './gateway.test-support.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the assertions themselves
+type Json = any;
+const json = async (res: Response): Promise<Json> => res.json();
+
 const SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
 describe('gateway (real product service as a process, order service fixture)', () => {
@@ -66,7 +70,7 @@ describe('gateway (real product service as a process, order service fixture)', (
         const res = await call('/api/v1/products', { token });
         expect(res.status).toBe(401);
         expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-        expect((await res.json()).reason).toBe('GATEWAY_UNAUTHENTICATED');
+        expect((await json(res)).reason).toBe('GATEWAY_UNAUTHENTICATED');
       }
       const gql = await call('/graphql', {
         method: 'POST',
@@ -81,7 +85,7 @@ describe('gateway (real product service as a process, order service fixture)', (
       expect((await call('/api/v1/products', { token: noRole })).status).toBe(401);
       const res = await call('/api/v1/admin/faults');
       expect(res.status).toBe(403);
-      expect((await res.json()).reason).toBe('GATEWAY_FORBIDDEN');
+      expect((await json(res)).reason).toBe('GATEWAY_FORBIDDEN');
       expect((await call('/api/v1/admin/faults?service=product', { token: admin })).status).toBe(200);
     });
   });
@@ -90,7 +94,7 @@ describe('gateway (real product service as a process, order service fixture)', (
     it('lists products in the public shape', async () => {
       const res = await call('/api/v1/products');
       expect(res.status).toBe(200);
-      const { items } = await res.json();
+      const { items } = await json(res);
       expect(items.length).toBeGreaterThan(5);
       expect(items.find((p: { id: string }) => p.id === 'kettle')).toEqual({
         id: 'kettle',
@@ -105,7 +109,7 @@ describe('gateway (real product service as a process, order service fixture)', (
       const before = order.calls.length;
       const res = await call('/api/v1/orders', { method: 'POST', body: JSON.stringify(placeBody()) });
       expect(res.status).toBe(400);
-      const problem = await res.json();
+      const problem = await json(res);
       expect(problem.reason).toBe('HTTP_IDEMPOTENCY_KEY_MISSING');
       expect(problem.errors).toEqual([{ field: 'headers.idempotency-key', message: 'is required' }]);
       expect(order.calls.length).toBe(before);
@@ -119,7 +123,7 @@ describe('gateway (real product service as a process, order service fixture)', (
         headers: { 'idempotency-key': key },
       });
       expect(first.status).toBe(202);
-      const placed = await first.json();
+      const placed = await json(first);
       expect(placed).toEqual({ id: expect.any(String), status: 'pending' });
       const seen = order.calls.findLast((c) => c.method === 'POST');
       expect(seen?.headers['idempotency-key']).toBe(`"${key}"`);
@@ -132,7 +136,7 @@ describe('gateway (real product service as a process, order service fixture)', (
         headers: { 'idempotency-key': key },
       });
       expect(again.status).toBe(202);
-      expect((await again.json()).id).toBe(placed.id);
+      expect((await json(again)).id).toBe(placed.id);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
     });
 
@@ -142,8 +146,8 @@ describe('gateway (real product service as a process, order service fixture)', (
         body: JSON.stringify(placeBody('grace')),
         headers: { 'idempotency-key': `g-${Date.now()}` },
       });
-      const { id } = await res.json();
-      const got = await (await call(`/api/v1/orders/${id}`)).json();
+      const { id } = await json(res);
+      const got = await json(await call(`/api/v1/orders/${id}`));
       expect(got).toEqual({
         id,
         customerId: 'grace',
@@ -151,11 +155,11 @@ describe('gateway (real product service as a process, order service fixture)', (
         items: [{ productId: 'kettle', quantity: 2, unitPrice: { amount: 100, currency: 'USD' } }],
         total: { amount: 200, currency: 'USD' },
       });
-      const list = await (await call('/api/v1/orders?customerId=grace')).json();
+      const list = await json(await call('/api/v1/orders?customerId=grace'));
       expect(list.items).toEqual([got]);
       const missing = await call('/api/v1/orders/nope');
       expect(missing.status).toBe(404);
-      expect((await missing.json()).reason).toBe('ORDER_NOT_FOUND');
+      expect((await json(missing)).reason).toBe('ORDER_NOT_FOUND');
     });
 
     it('refuses any malformed order body with 400 and field detail, forwarding nothing (property)', async () => {
@@ -201,7 +205,7 @@ describe('gateway (real product service as a process, order service fixture)', (
             headers: { 'idempotency-key': 'prop' },
           });
           expect(res.status).toBe(400);
-          const problem = await res.json();
+          const problem = await json(res);
           expect(problem.errors?.length ?? 0, JSON.stringify(problem)).toBeGreaterThan(0);
           expect(problem.errors[0].field).toMatch(/^body/);
         }),
@@ -218,7 +222,7 @@ describe('gateway (real product service as a process, order service fixture)', (
         body: JSON.stringify(placeBody(customerId)),
         headers: { 'idempotency-key': `${customerId}-${Math.random()}` },
       });
-      return order.orders.get((await res.json()).id) as FixtureOrder;
+      return order.orders.get((await json(res)).id) as FixtureOrder;
     }
     /** Reads an event stream until it ends, calling `onEvent` per status. */
     async function read(res: Response, onEvent: (e: { status: string; reason?: string }) => void) {
@@ -288,14 +292,14 @@ describe('gateway (real product service as a process, order service fixture)', (
       await until(() => gw.service.statusFeed.activePollers === 0, 10_000, 'the poller to stop');
       const missing = await call('/api/v1/orders/ghost/events');
       expect(missing.status).toBe(404);
-      expect((await missing.json()).reason).toBe('ORDER_NOT_FOUND');
+      expect((await json(missing)).reason).toBe('ORDER_NOT_FOUND');
     });
   });
 
   describe('GraphQL federation', () => {
     const gql = async (query: string, variables?: Record<string, unknown>) => {
       const res = await call('/graphql', { method: 'POST', body: JSON.stringify({ query, variables }) });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: await json(res) };
     };
     const productGraphqlCalls = async () => {
       const text = await (await fetch(`${product.url}/metrics`)).text();
@@ -318,11 +322,11 @@ describe('gateway (real product service as a process, order service fixture)', (
       expect(body.data.products).toHaveLength(3);
       expect(body.data.product).toEqual({ name: 'Stoneware Mug' });
       const get = await call(`/graphql?query=${encodeURIComponent('{ product(id: "tea") { id } }')}`);
-      expect((await get.json()).data).toEqual({ product: { id: 'tea' } });
+      expect((await json(get)).data).toEqual({ product: { id: 'tea' } });
     });
 
     it('places an order by mutation and reads it back with order(id); ordersByCustomer with 50 items is one product subgraph call', async () => {
-      const ids = (await (await call('/api/v1/products')).json()).items.map((p: { id: string }) => p.id);
+      const ids = (await json(await call('/api/v1/products'))).items.map((p: { id: string }) => p.id);
       const items = Array.from({ length: 50 }, (_, i) => ({ productId: ids[i % ids.length], quantity: 1 }));
       const placed = await gql(
         'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }',
