@@ -40,8 +40,9 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 /** The real product service as a child process, on its own SQLite file. */
 export async function startProductService(
   dir: string,
+  fixedPort?: number,
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child = spawn(
     process.execPath,
     ['--conditions=sluice-source', '--import', 'tsx', path.join(root, 'services/product/src/main.ts')],

@@ -225,7 +225,11 @@ describe('gateway (real product service as a process, order service fixture)', (
       return order.orders.get((await json(res)).id) as FixtureOrder;
     }
     /** Reads an event stream until it ends, calling `onEvent` per status. */
-    async function read(res: Response, onEvent: (e: { status: string; reason?: string }) => void) {
+    async function read(
+      res: Response,
+      onEvent: (e: { status: string; reason?: string }) => void,
+      onHeartbeat: () => void = () => {},
+    ) {
       const reader = (res.body as ReadableStream<Uint8Array>).getReader();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -238,7 +242,10 @@ describe('gateway (real product service as a process, order service fixture)', (
         while (end >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (block.startsWith(': heartbeat')) heartbeats++;
+          if (block.startsWith(': heartbeat')) {
+            heartbeats++;
+            onHeartbeat();
+          }
           const data = block.split('\n').find((l) => l.startsWith('data: '));
           if (block.includes('event: status') && data) onEvent(JSON.parse(data.slice(6)));
           end = buffer.indexOf('\n\n');
@@ -256,10 +263,17 @@ describe('gateway (real product service as a process, order service fixture)', (
       expect(a.headers.get('content-type')).toMatch(/text\/event-stream/);
       const seenA: { status: string; reason?: string }[] = [];
       const seenB: { status: string; reason?: string }[] = [];
-      const doneA = read(a, (e) => seenA.push(e));
+      let beats = 0;
+      const doneA = read(
+        a,
+        (e) => seenA.push(e),
+        () => beats++,
+      );
       const doneB = read(b, (e) => seenB.push(e));
       await until(() => seenA.length === 1 && seenB.length === 1, 20_000, 'the first events');
       expect(gw.service.statusFeed.activePollers).toBe(1);
+      // An idle stream carries heartbeats (every 50 ms here) until something changes.
+      await until(() => beats >= 2, 20_000, 'heartbeats');
       o.status = 'cancelled';
       o.reason = 'PAYMENT_DECLINED';
       const { heartbeats } = await doneA;
@@ -269,15 +283,21 @@ describe('gateway (real product service as a process, order service fixture)', (
         { id: o.id, status: 'cancelled', reason: 'PAYMENT_DECLINED' },
       ]);
       expect(seenB).toEqual(seenA);
-      expect(heartbeats).toBeGreaterThanOrEqual(0);
+      expect(heartbeats).toBeGreaterThanOrEqual(2);
       await until(() => gw.service.statusFeed.activePollers === 0, 10_000, 'the poller to stop');
     });
 
-    it('a stream on a finished order sends its status once and ends', async () => {
+    it('a stream on a finished order sends its status once and ends; the token may come as access_token', async () => {
       const o = await place('sse2');
       o.status = 'confirmed';
       const seen: unknown[] = [];
-      await read(await call(`/api/v1/orders/${o.id}/events`), (e) => seen.push(e));
+      const res = await call(`/api/v1/orders/${o.id}/events?access_token=${customer}`, { token: null });
+      expect(res.status).toBe(200);
+      await read(res, (e) => seen.push(e));
+      // Only the stream takes a query token.
+      expect((await call(`/api/v1/orders/${o.id}?access_token=${customer}`, { token: null })).status).toBe(
+        401,
+      );
       expect(seen).toEqual([{ id: o.id, status: 'confirmed' }]);
     });
 

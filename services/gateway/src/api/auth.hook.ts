@@ -25,7 +25,9 @@ export function authHook(app: HttpServer, verify: (authorization: unknown) => Pr
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?', 1)[0] as string;
     if (OPEN_PATHS.has(path)) return;
-    request.principal = await verify(request.headers.authorization);
+    request.principal = await verify(
+      request.headers.authorization ?? streamToken(request.method, request.url, path),
+    );
     if ((path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) && request.principal.role !== 'admin')
       throw new SluiceError({
         code: 'permission_denied',
@@ -33,6 +35,16 @@ export function authHook(app: HttpServer, verify: (authorization: unknown) => Pr
         message: 'operator routes need a token with role admin',
       });
   });
+}
+
+/**
+ * Browsers' `EventSource` cannot send headers, so the live-status stream
+ * alone also takes the token as `?access_token=` (RFC 6750 §2.3).
+ */
+function streamToken(method: string, url: string, path: string): string | undefined {
+  if (method !== 'GET' || !/^\/api\/v1\/orders\/[^/]+\/events$/.test(path)) return undefined;
+  const token = new URLSearchParams(url.slice(path.length + 1)).get('access_token');
+  return token ? `Bearer ${token}` : undefined;
 }
 
 /** Headers that carry the caller's identity to a downstream. */

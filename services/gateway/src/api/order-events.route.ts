@@ -28,72 +28,84 @@ export function orderEventsRoute(app: HttpServer, options: OrderEventsOptions): 
   const maxStreams = options.maxStreams ?? 10_000;
   let open = 0;
 
-  app.get('/api/v1/orders/:id/events', { schema: { params: Type.Object({ id: Id }) } }, (request, reply) => {
-    if (open >= maxStreams)
-      throw new SluiceError({
-        code: 'unavailable',
-        reason: GatewayReasons.TOO_MANY_STREAMS,
-        message: 'too many live order streams are open; retry later',
-      });
-    const orderId = request.params.id;
-    const res = reply.raw;
-    let started = false;
-    let done = false;
-    let seq = 0;
-    let heartbeat: NodeJS.Timeout | undefined;
-    let unwatch: () => void = () => {};
-
-    return new Promise<void>((resolve, reject) => {
-      const finish = () => {
-        if (done) return;
-        done = true;
-        unwatch();
-        if (heartbeat) clearInterval(heartbeat);
-        if (started) open--;
-        // A client gone before the first event: nothing to answer, just release the socket.
-        else reply.hijack();
-        if (!res.writableEnded) res.end();
-        resolve();
-      };
-      const start = () => {
-        started = true;
-        open++;
-        reply.hijack();
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-          'x-request-id': String(request.id),
+  app.get(
+    '/api/v1/orders/:id/events',
+    {
+      schema: {
+        params: Type.Object({ id: Id }),
+        querystring: Type.Object(
+          { access_token: Type.Optional(Type.String()) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    (request, reply) => {
+      if (open >= maxStreams)
+        throw new SluiceError({
+          code: 'unavailable',
+          reason: GatewayReasons.TOO_MANY_STREAMS,
+          message: 'too many live order streams are open; retry later',
         });
-        res.write('retry: 2000\n\n');
-        heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
-        heartbeat.unref();
-      };
-      const send = (s: OrderStatus) => {
-        if (done) return;
-        if (!started) start();
-        seq++;
-        res.write(`id: ${seq}\nevent: status\ndata: ${JSON.stringify(s)}\n\n`);
-        if (isTerminal(s.status)) finish();
-      };
-      request.raw.once('close', finish);
-      res.once('close', finish);
-      unwatch = options.feed.watch(orderId, {
-        onStatus: send,
-        onError(err) {
+      const orderId = request.params.id;
+      const res = reply.raw;
+      let started = false;
+      let done = false;
+      let seq = 0;
+      let heartbeat: NodeJS.Timeout | undefined;
+      let unwatch: () => void = () => {};
+
+      return new Promise<void>((resolve, reject) => {
+        const finish = () => {
           if (done) return;
-          if (!started) {
-            done = true;
-            unwatch();
-            reject(err);
-            return;
-          }
-          res.write(`event: error\ndata: ${JSON.stringify(toProblem(toHttpError(err).error))}\n\n`);
-          finish();
-        },
+          done = true;
+          unwatch();
+          if (heartbeat) clearInterval(heartbeat);
+          if (started) open--;
+          // A client gone before the first event: nothing to answer, just release the socket.
+          else reply.hijack();
+          if (!res.writableEnded) res.end();
+          resolve();
+        };
+        const start = () => {
+          started = true;
+          open++;
+          reply.hijack();
+          res.writeHead(200, {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache, no-transform',
+            connection: 'keep-alive',
+            'x-accel-buffering': 'no',
+            'x-request-id': String(request.id),
+          });
+          res.write('retry: 2000\n\n');
+          heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+          heartbeat.unref();
+        };
+        const send = (s: OrderStatus) => {
+          if (done) return;
+          if (!started) start();
+          seq++;
+          res.write(`id: ${seq}\nevent: status\ndata: ${JSON.stringify(s)}\n\n`);
+          if (isTerminal(s.status)) finish();
+        };
+        request.raw.once('close', finish);
+        res.once('close', finish);
+        unwatch = options.feed.watch(orderId, {
+          onStatus: send,
+          onError(err) {
+            if (done) return;
+            if (!started) {
+              done = true;
+              unwatch();
+              reject(err);
+              return;
+            }
+            res.write(`event: error\ndata: ${JSON.stringify(toProblem(toHttpError(err).error))}\n\n`);
+            finish();
+          },
+        });
+        if (done) unwatch();
       });
-      if (done) unwatch();
-    });
-  });
+    },
+  );
 }
