@@ -162,6 +162,18 @@ describe('gateway (real product service as a process, order service fixture)', (
       expect((await json(missing)).reason).toBe('ORDER_NOT_FOUND');
     });
 
+    it('refuses a huge body with 413, forwarding nothing', async () => {
+      const before = order.calls.length;
+      const huge = { ...placeBody(), customerId: 'x'.repeat(2_000_000) };
+      const res = await call('/api/v1/orders', {
+        method: 'POST',
+        body: JSON.stringify(huge),
+        headers: { 'idempotency-key': 'huge' },
+      });
+      expect(res.status).toBe(413);
+      expect(order.calls.length).toBe(before);
+    });
+
     it('refuses any malformed order body with 400 and field detail, forwarding nothing (property)', async () => {
       const valid = placeBody();
       const broken = fc.oneof(
