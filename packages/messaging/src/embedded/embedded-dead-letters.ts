@@ -1,5 +1,5 @@
 import { assertDeadLetterFilter as checkFilter } from '../dead-letter-filter.js';
-import type { DeadLetter, DeadLetterFilter, DeadLetterStore, Priority } from '../transport.js';
+import type { DeadLetter, DeadLetterStore, Priority } from '../transport.js';
 import { type DeadLetterRow, EmbeddedStore } from './embedded-store.js';
 import { PRIORITY_NAME } from './schema.js';
 

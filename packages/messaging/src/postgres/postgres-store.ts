@@ -204,7 +204,10 @@ export class PostgresStore {
       switch (w.kind) {
         case 'publish': {
           let list = publishes.get(w.topic);
-          if (!list) publishes.set(w.topic, (list = []));
+          if (!list) {
+            list = [];
+            publishes.set(w.topic, list);
+          }
           for (const m of w.messages) {
             list.push(m);
             if (m.orderingKey !== undefined) lockKeys.add(keyLockText(w.topic, m.orderingKey));
