@@ -53,6 +53,28 @@ interface Queued {
   reject(e: unknown): void;
 }
 
+/** One group-commit queue. */
+class Lane {
+  queue: Queued[] = [];
+  flushing = false;
+  idleWaiters: Array<() => void> = [];
+}
+
+/** NOTIFY payload suffix: the topic has rows whose due time its consumers may not know. */
+export const DUE_SUFFIX = '@due';
+
+/** Renumbers `$n` placeholders by `offset` (to nest a statement in a larger one). */
+function shiftParams(sql: string, offset: number): string {
+  return offset === 0 ? sql : sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+}
+
+/** A short stable hash of a statement's text, for its prepared-statement name. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
 /** Wraps a driver failure (connection refused or lost, statement error) as `unavailable`. */
 export function storeError(cause: unknown): Error {
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -92,9 +114,15 @@ export class PostgresStore {
     readonly deliveries: string;
     readonly dead: string;
   };
-  private queue: Queued[] = [];
-  private flushing = false;
-  private idleWaiters: Array<() => void> = [];
+  /**
+   * Two group-commit lanes, each with at most one transaction in flight:
+   * publishes, and settles/renewals. Publishers never wait behind a batch of
+   * acks (or the reverse); rows of one ordering key are still serialised by
+   * the key's advisory lock, whichever lane writes them.
+   */
+  private readonly lanes = { publish: new Lane(), settle: new Lane() };
+  /** Names of prepared statements, by SQL text. */
+  private readonly names = new Map<string, string>();
 
   constructor(
     readonly pool: pg.Pool,
@@ -152,29 +180,30 @@ export class PostgresStore {
   }
 
   /**
-   * Queues a write for the next group commit; resolves once it is committed.
-   * Writes queued while a commit is in flight go into the next one.
+   * Queues a write for the next group commit of its lane; resolves once it is
+   * committed. Writes queued while a commit is in flight go into the next one.
    */
   enqueue(write: StoreWrite): Promise<void> {
+    const lane = write.kind === 'publish' ? this.lanes.publish : this.lanes.settle;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ write, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        queueMicrotask(() => void this.flushLoop());
+      lane.queue.push({ write, resolve, reject });
+      if (!lane.flushing) {
+        lane.flushing = true;
+        queueMicrotask(() => void this.flushLoop(lane));
       }
     });
   }
 
   /** Resolves when every queued write has been committed (or failed). */
-  drained(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  async drained(): Promise<void> {
+    for (const lane of [this.lanes.publish, this.lanes.settle])
+      if (lane.flushing || lane.queue.length > 0) await new Promise<void>((r) => lane.idleWaiters.push(r));
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
+  private async flushLoop(lane: Lane): Promise<void> {
+    while (lane.queue.length > 0) {
+      const batch = lane.queue;
+      lane.queue = [];
       try {
         await this.commit(batch.map((b) => b.write));
         for (const b of batch) b.resolve();
@@ -186,8 +215,8 @@ export class PostgresStore {
             await this.commit([b.write]).then(b.resolve, (err: unknown) => b.reject(storeError(err)));
       }
     }
-    this.flushing = false;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    lane.flushing = false;
+    for (const resolve of lane.idleWaiters.splice(0)) resolve();
   }
 
   /** Commits a batch of writes in one transaction: a handful of statements, each over arrays. */
@@ -199,7 +228,9 @@ export class PostgresStore {
     const releases: Array<Extract<StoreWrite, { kind: 'release' }>> = [];
     const renewals: Array<Extract<StoreWrite, { kind: 'renew' }>> = [];
     const lockKeys = new Set<string>();
-    const notify = new Set<string>();
+    /** Topics to NOTIFY, and whether their consumers should look at due times again. */
+    const notify = new Map<string, boolean>();
+    const touch = (topic: string, due: boolean) => notify.set(topic, (notify.get(topic) ?? false) || due);
     for (const w of writes) {
       switch (w.kind) {
         case 'publish': {
@@ -212,7 +243,10 @@ export class PostgresStore {
             list.push(m);
             if (m.orderingKey !== undefined) lockKeys.add(keyLockText(w.topic, m.orderingKey));
           }
-          notify.add(w.topic);
+          touch(
+            w.topic,
+            w.messages.some((m) => m.deliverAt !== undefined),
+          );
           break;
         }
         case 'dead':
@@ -220,68 +254,99 @@ export class PostgresStore {
           deletes.push(w);
           if (w.keyed !== null) {
             lockKeys.add(keyLockText(w.topic, w.keyed));
-            notify.add(w.topic);
+            // The key's next row may be scheduled later: consumers look at due times again.
+            touch(w.topic, true);
           }
           break;
         case 'ack':
           deletes.push(w);
           if (w.keyed !== null) {
             lockKeys.add(keyLockText(w.topic, w.keyed));
-            notify.add(w.topic);
+            // The key's next row may be scheduled later: consumers look at due times again.
+            touch(w.topic, true);
           }
           break;
         case 'retry':
           retries.push(w);
-          notify.add(w.topic);
+          touch(w.topic, w.delayMs > 0);
           break;
         case 'release':
           releases.push(w);
-          notify.add(w.topic);
+          touch(w.topic, false);
           break;
         case 'renew':
           renewals.push(w);
           break;
       }
     }
-    const statements: Array<[string, unknown[]]> = [];
-    if (lockKeys.size > 0) statements.push(this.lockKeysSql([...lockKeys]));
+    // A renewal of a row settled in the same batch would race its settle inside one statement: drop it.
+    const settledSeqs = new Set<string>();
+    for (const w of [...deletes, ...retries, ...releases]) settledSeqs.add(w.token.seq);
+    const renewing = renewals.filter((w) => !settledSeqs.has(w.token.seq));
+    const notifyPayloads = [...notify].map(([topic, due]) => (due ? `${topic}${DUE_SUFFIX}` : topic));
+
+    if (lockKeys.size === 0) {
+      // No ordering key involved: every write is independent of the others, so the
+      // whole batch is one statement of data-modifying CTEs (one round trip, autocommit).
+      const parts: string[] = [];
+      const params: unknown[] = [];
+      const add = ([sql, ps]: [string, unknown[]]) => {
+        parts.push(`w${parts.length} AS (${shiftParams(sql, params.length)})`);
+        params.push(...ps);
+      };
+      for (const [topic, messages] of publishes) add(this.insertSql(topic, messages));
+      if (dead.length > 0) add(this.deadLetterSql(dead));
+      if (deletes.length > 0) add(this.deleteSql(deletes, false));
+      if (retries.length > 0) add(this.retrySql(retries));
+      if (releases.length > 0) add(this.releaseSql(releases));
+      if (renewing.length > 0) add(this.renewSql(renewing));
+      if (parts.length === 0) return;
+      let tail = 'SELECT 1';
+      if (notifyPayloads.length > 0) {
+        // NOTIFY is delivered at commit, so listeners never wake before the rows are visible.
+        params.push(this.channel, notifyPayloads);
+        tail = `SELECT pg_notify($${params.length - 1}, t) FROM unnest($${params.length}::text[]) AS t`;
+      }
+      await this.run(this.pool, `WITH ${parts.join(',\n')}\n${tail}`, params);
+      return;
+    }
+    // Ordering keys: take their locks first, then each write in its own statement, so that
+    // a key's next row inserted here is seen by the promotion after a settle of its head.
+    const statements: Array<[string, unknown[]]> = [this.lockKeysSql([...lockKeys])];
     for (const [topic, messages] of publishes) statements.push(this.insertSql(topic, messages));
     if (dead.length > 0) statements.push(this.deadLetterSql(dead));
-    if (deletes.length > 0) statements.push(this.deleteSql(deletes));
+    if (deletes.length > 0) statements.push(this.deleteSql(deletes, true));
     if (retries.length > 0) statements.push(this.retrySql(retries));
     if (releases.length > 0) statements.push(this.releaseSql(releases));
-    if (renewals.length > 0) statements.push(this.renewSql(renewals));
-    // NOTIFY is delivered at commit, so listeners never wake before the rows are visible.
-    if (notify.size > 0) {
-      const last = statements.length === 1 ? (statements[0] as [string, unknown[]]) : undefined;
-      if (last !== undefined && !last[0].trimStart().startsWith('WITH')) {
-        // One write statement and its NOTIFY in one autocommit statement: one round trip.
-        const k = last[1].length;
-        statements[0] = [
-          `WITH w AS (${last[0]}) SELECT pg_notify($${k + 1}, t) FROM unnest($${k + 2}::text[]) AS t`,
-          [...last[1], this.channel, [...notify]],
-        ];
-      } else
-        statements.push([
-          'SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t',
-          [this.channel, [...notify]],
-        ]);
+    if (renewing.length > 0) statements.push(this.renewSql(renewing));
+    if (notifyPayloads.length > 0)
+      statements.push([
+        'SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t',
+        [this.channel, notifyPayloads],
+      ]);
+    await this.transaction(async (c) => {
+      for (const [sql, params] of statements) await this.run(c, sql, params);
+    });
+  }
+
+  /**
+   * Runs a statement as a named prepared statement (parsed and planned once
+   * per connection), again on a deadlock when outside a transaction.
+   */
+  private async run(on: pg.Pool | pg.PoolClient, text: string, values: unknown[]): Promise<pg.QueryResult> {
+    let name = this.names.get(text);
+    if (name === undefined) {
+      name = `sluice_${this.names.size}_${fnv1a(text)}`;
+      this.names.set(text, name);
     }
-    if (statements.length === 1) {
-      const [sql, params] = statements[0] as [string, unknown[]];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.pool.query(sql, params);
-          return;
-        } catch (e) {
-          if (attempt < 3 && isTransient(e)) continue;
-          throw e;
-        }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await on.query({ name, text, values });
+      } catch (e) {
+        if (on === this.pool && attempt < 3 && isTransient(e)) continue;
+        throw e;
       }
     }
-    await this.transaction(async (c) => {
-      for (const [sql, params] of statements) await c.query(sql, params);
-    });
   }
 
   /** Takes the advisory locks of ordering keys in one sorted order (no deadlock between two batches). */
@@ -368,9 +433,15 @@ export class PostgresStore {
    * scheduled later). The promotion reads the snapshot from before the delete,
    * which is exactly right: the next row has a larger `seq` than the deleted head.
    */
-  private deleteSql(ws: ReadonlyArray<{ token: ClaimToken }>): [string, unknown[]] {
+  private deleteSql(ws: ReadonlyArray<{ token: ClaimToken }>, promote: boolean): [string, unknown[]] {
     const [seqs, attempts, owners] = PostgresStore.tokens(ws);
     const d = this.t.deliveries;
+    if (!promote)
+      return [
+        `DELETE FROM ${d} d USING unnest($1::bigint[], $2::int[], $3::uuid[]) AS t(seq, attempt, owner)
+         WHERE d.seq = t.seq AND d.attempt = t.attempt AND d.owner = t.owner AND d.state = ${CLAIMED}`,
+        [seqs, attempts, owners],
+      ];
     return [
       `WITH gone AS (
          DELETE FROM ${d} d USING unnest($1::bigint[], $2::int[], $3::uuid[]) AS t(seq, attempt, owner)
@@ -434,7 +505,8 @@ export class PostgresStore {
     limit: number,
   ): Promise<ClaimedRow[]> {
     const d = this.t.deliveries;
-    const { rows } = await this.pool.query<ClaimedRow>(
+    const { rows } = (await this.run(
+      this.pool,
       `WITH c AS (
          SELECT seq FROM ${d}
          WHERE topic = $1 AND grp = $2 AND state = ${READY}
@@ -446,7 +518,7 @@ export class PostgresStore {
        FROM c WHERE d.seq = c.seq
        RETURNING d.seq, d.id, d.body, d.headers, d.priority, d.okey, d.published_at, d.attempt`,
       [topic, group, owner, leaseMs, limit],
-    );
+    )) as pg.QueryResult<ClaimedRow>;
     // RETURNING gives rows in no particular order: hand them out by priority, then publish order.
     if (rows.length > 1)
       rows.sort((a, b) => a.priority - b.priority || (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
@@ -460,7 +532,8 @@ export class PostgresStore {
    */
   async promoteDue(topic: string, group: string): Promise<number | undefined> {
     const d = this.t.deliveries;
-    const { rows } = await this.pool.query<{ next_ms: number | null }>(
+    const { rows } = (await this.run(
+      this.pool,
       `WITH due AS (
          SELECT seq FROM ${d}
          WHERE topic = $1 AND grp = $2 AND state IN (${WAITING}, ${CLAIMED}) AND due_at <= now()
@@ -472,7 +545,7 @@ export class PostgresStore {
                FROM ${d} WHERE topic = $1 AND grp = $2 AND state IN (${WAITING}, ${CLAIMED})
                  AND due_at > now()) AS next_ms`,
       [topic, group],
-    );
+    )) as pg.QueryResult<{ next_ms: number | null }>;
     const next = rows[0]?.next_ms;
     return next === null || next === undefined ? undefined : Math.ceil(next);
   }

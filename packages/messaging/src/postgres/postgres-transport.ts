@@ -22,7 +22,7 @@ import { PostgresConsumer } from './postgres-consumer.js';
 import { postgresDeadLetters } from './postgres-dead-letters.js';
 import { PostgresListener } from './postgres-listener.js';
 import { SCHEMA_NAME_PATTERN } from './postgres-schema.js';
-import { PostgresStore, storeError } from './postgres-store.js';
+import { DUE_SUFFIX, PostgresStore, storeError } from './postgres-store.js';
 
 /** Options of {@link createPostgresTransport}. */
 export interface PostgresTransportOptions {
@@ -196,8 +196,11 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
       : new PostgresListener({
           connection,
           channel: schema,
-          // A NOTIFY may announce a retry or a scheduled message: recheck due times too.
-          onNotify: (topic) => wakeLocal(topic, true),
+          // `<topic>@due` announces a retry or a scheduled message: recheck due times too.
+          onNotify: (payload) =>
+            payload.endsWith(DUE_SUFFIX)
+              ? wakeLocal(payload.slice(0, -DUE_SUFFIX.length), true)
+              : wakeLocal(payload),
           onReconnect: () => {
             for (const c of consumers) c.wake(true);
           },
