@@ -172,7 +172,11 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
   );
   const pollMs = urlOption('pollMs', options.pollMs ?? 1_000, 600_000);
 
-  const connection: pg.ClientConfig = { connectionString: options.connectionString };
+  // Named in pg_stat_activity (an application_name in the URL wins).
+  const connection: pg.ClientConfig = {
+    connectionString: options.connectionString,
+    application_name: `sluice-bus:${schema}`,
+  };
   const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle pooled connection that breaks reports here; the next query reconnects.
   pool.on('error', () => {});
@@ -194,7 +198,7 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
     options.listen === false
       ? undefined
       : new PostgresListener({
-          connection,
+          connection: { ...connection, application_name: `sluice-listen:${schema}` },
           channel: schema,
           // `<topic>@due` announces a retry or a scheduled message: recheck due times too.
           onNotify: (payload) =>
