@@ -51,6 +51,11 @@ export class PostgresConsumer implements Consumer {
   private pumped: Promise<void> = Promise.resolve();
   /** Something may be claimable: run the loop again. */
   private wanted = false;
+  /**
+   * The last claim found fewer rows than it asked for: a finishing handler
+   * need not claim again (new work arrives with a wake-up or the timer).
+   */
+  private drained = false;
   /** `Date.now()` after which WAITING rows or leases of the group may be due (0: check at once). */
   private nextDueAt = 0;
   private sleepTimer: NodeJS.Timeout | undefined;
@@ -97,7 +102,10 @@ export class PostgresConsumer implements Consumer {
       while (this.wanted && !this.stopped) {
         this.wanted = false;
         const free = prefetch - this.running;
-        if (free <= 0) break; // a finishing handler wakes us
+        if (free <= 0) {
+          this.drained = false; // at capacity: a finishing handler claims again
+          break;
+        }
         if (Date.now() >= this.nextDueAt) {
           const next = await store.promoteDue(topic, group);
           this.nextDueAt = next === undefined ? Number.POSITIVE_INFINITY : Date.now() + next;
@@ -112,7 +120,8 @@ export class PostgresConsumer implements Consumer {
         }
         for (const row of rows) this.run(row);
         // A full batch: there may be more.
-        if (rows.length === free) this.wanted = true;
+        this.drained = rows.length < free;
+        if (!this.drained) this.wanted = true;
       }
     } catch {
       failed = true; // database unreachable: try again at the next poll
@@ -164,7 +173,7 @@ export class PostgresConsumer implements Consumer {
       this.renewTimer = undefined;
       for (const resolve of this.idle.splice(0)) resolve();
     }
-    this.wake();
+    if (!this.drained) this.wake();
   }
 
   private ensureRenewal(): void {
