@@ -55,6 +55,10 @@ interface Queued {
 
 /** One group-commit queue. */
 class Lane {
+  constructor(
+    /** The pool it commits on. */
+    readonly pool: pg.Pool,
+  ) {}
   queue: Queued[] = [];
   flushing = false;
   idleWaiters: Array<() => void> = [];
@@ -120,16 +124,23 @@ export class PostgresStore {
    * acks (or the reverse); rows of one ordering key are still serialised by
    * the key's advisory lock, whichever lane writes them.
    */
-  private readonly lanes = { publish: new Lane(), settle: new Lane() };
+  private readonly lanes: { readonly publish: Lane; readonly settle: Lane };
   /** Names of prepared statements, by SQL text. */
   private readonly names = new Map<string, string>();
 
   constructor(
+    /**
+     * Claims, settles, renewals, stats and DLQ reads; its connections may
+     * commit with `synchronous_commit=off` (see `durableSettles`).
+     */
     readonly pool: pg.Pool,
+    /** Publishes, DLQ replays and schema creation: always committed durably. */
+    readonly durablePool: pg.Pool,
     readonly schema: string,
     /** The LISTEN/NOTIFY channel of this schema. */
     readonly channel: string,
   ) {
+    this.lanes = { publish: new Lane(durablePool), settle: new Lane(pool) };
     this.t = {
       groups: tableName(schema, 'groups'),
       deliveries: tableName(schema, 'deliveries'),
@@ -148,10 +159,13 @@ export class PostgresStore {
     });
   }
 
-  /** Runs `fn` in one transaction on a pooled client (again once on a deadlock). */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** Runs `fn` in one transaction on a client of `on` (the durable pool by default), again on a deadlock. */
+  async transaction<T>(
+    fn: (client: pg.PoolClient) => Promise<T>,
+    on: pg.Pool = this.durablePool,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await on.connect();
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -173,7 +187,7 @@ export class PostgresStore {
   }
 
   async declareGroup(topic: string, group: string): Promise<void> {
-    await this.pool.query(
+    await this.durablePool.query(
       `INSERT INTO ${this.t.groups} (topic, grp) VALUES ($1, $2) ON CONFLICT (topic, grp) DO NOTHING`,
       [topic, group],
     );
@@ -205,14 +219,19 @@ export class PostgresStore {
       const batch = lane.queue;
       lane.queue = [];
       try {
-        await this.commit(batch.map((b) => b.write));
+        await this.commit(
+          batch.map((b) => b.write),
+          lane.pool,
+        );
         for (const b of batch) b.resolve();
       } catch (e) {
         if (batch.length === 1) (batch[0] as Queued).reject(storeError(e));
         // One bad write must not fail its neighbours: commit each on its own.
         else
           for (const b of batch)
-            await this.commit([b.write]).then(b.resolve, (err: unknown) => b.reject(storeError(err)));
+            await this.commit([b.write], lane.pool).then(b.resolve, (err: unknown) =>
+              b.reject(storeError(err)),
+            );
       }
     }
     lane.flushing = false;
@@ -220,7 +239,7 @@ export class PostgresStore {
   }
 
   /** Commits a batch of writes in one transaction: a handful of statements, each over arrays. */
-  private async commit(writes: readonly StoreWrite[]): Promise<void> {
+  private async commit(writes: readonly StoreWrite[], pool: pg.Pool): Promise<void> {
     const publishes = new Map<string, OutgoingMessage[]>();
     const deletes: Array<Extract<StoreWrite, { kind: 'ack' | 'dead' }>> = [];
     const dead: Array<Extract<StoreWrite, { kind: 'dead' }>> = [];
@@ -307,7 +326,7 @@ export class PostgresStore {
         params.push(this.channel, notifyPayloads);
         tail = `SELECT pg_notify($${params.length - 1}, t) FROM unnest($${params.length}::text[]) AS t`;
       }
-      await this.run(this.pool, `WITH ${parts.join(',\n')}\n${tail}`, params);
+      await this.run(pool, `WITH ${parts.join(',\n')}\n${tail}`, params);
       return;
     }
     // Ordering keys: take their locks first, then each write in its own statement, so that
@@ -326,7 +345,7 @@ export class PostgresStore {
       ]);
     await this.transaction(async (c) => {
       for (const [sql, params] of statements) await this.run(c, sql, params);
-    });
+    }, pool);
   }
 
   /**
@@ -343,7 +362,8 @@ export class PostgresStore {
       try {
         return await on.query({ name, text, values });
       } catch (e) {
-        if (on === this.pool && attempt < 3 && isTransient(e)) continue;
+        const outsideTransaction = on === this.pool || on === this.durablePool;
+        if (outsideTransaction && attempt < 3 && isTransient(e)) continue;
         throw e;
       }
     }

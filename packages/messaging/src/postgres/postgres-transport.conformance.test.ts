@@ -11,3 +11,14 @@ describeTransportConformance('postgres', async () => {
     cleanup: () => temp.drop(),
   };
 });
+
+// Again without LISTEN/NOTIFY (the fallback poll alone must meet the contract)
+// and with every commit durable (`durableSettles`).
+describeTransportConformance('postgres (poll only, durable settles)', async () => {
+  const temp = tempPgSchema('poolSize=2&listen=false&pollMs=100&durableSettles=true');
+  return {
+    url: temp.url,
+    create: () => createTransport(temp.url),
+    cleanup: () => temp.drop(),
+  };
+});

@@ -37,7 +37,10 @@ export interface PostgresTransportOptions {
    * schema shares the bus. Default `sluice_bus`.
    */
   readonly schema?: string;
-  /** Connections of the pool (claims, the group commit, DLQ and stats queries), plus one for LISTEN. Default 5. */
+  /**
+   * Connections of the pool for claims, settles, DLQ and stats queries. Add 2
+   * for publishes (and DLQ replays) and 1 for LISTEN. Default 5.
+   */
   readonly poolSize?: number;
   /**
    * Largest body accepted, in bytes. Default 1 MiB (1 048 576), at most
@@ -52,6 +55,16 @@ export interface PostgresTransportOptions {
   readonly pollMs?: number;
   /** Use LISTEN/NOTIFY wake-ups (else consumers only poll, every `pollMs`). Default true. */
   readonly listen?: boolean;
+  /**
+   * Commit claims, acks, retries, dead letters and lease renewals with
+   * `synchronous_commit=on` too. Default false: they commit with
+   * `synchronous_commit=off`, so they do not wait for the WAL flush; a crash
+   * of the database server (not of a client) may forget the last few hundred
+   * ms of them, and those messages are delivered again (at-least-once; the
+   * inbox absorbs it) — never lost. Publishes and DLQ replays always commit
+   * durably (resolved = on disk, with the server's default settings).
+   */
+  readonly durableSettles?: boolean;
 }
 
 /** The schema used when none is given. */
@@ -59,7 +72,7 @@ export const DEFAULT_SCHEMA = 'sluice_bus';
 const DEFAULT_PREFETCH = 10;
 const DEFAULT_LEASE_MS = 10_000;
 /** Query parameters of a `postgres://` URL read by the transport (the rest go to `pg`). */
-const OWN_PARAMS = ['schema', 'poolSize', 'maxMessageBytes', 'pollMs', 'listen'] as const;
+const OWN_PARAMS = ['schema', 'poolSize', 'maxMessageBytes', 'pollMs', 'listen', 'durableSettles'] as const;
 
 function invalidUrl(field: string, why: string): Error {
   return messagingError(
@@ -95,9 +108,9 @@ export function parsePostgresUrl(url: string): PostgresTransportOptions {
     if (value === null) continue;
     parsed.searchParams.delete(key);
     if (key === 'schema') out.schema = value;
-    else if (key === 'listen') {
+    else if (key === 'listen' || key === 'durableSettles') {
       if (value !== 'true' && value !== 'false') throw invalidUrl(key, 'must be true or false');
-      out.listen = value === 'true';
+      out[key] = value === 'true';
     } else {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw invalidUrl(key, 'must be a positive integer');
@@ -177,14 +190,33 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
     connectionString: options.connectionString,
     application_name: `sluice-bus:${schema}`,
   };
-  const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
+  // Publishes (one group-commit lane: one transaction at a time), replays and DDL.
+  const durablePool = new pg.Pool({
+    ...connection,
+    max: options.durableSettles === true ? Math.max(2, poolSize) : 2,
+    idleTimeoutMillis: 30_000,
+  });
+  const pool =
+    options.durableSettles === true
+      ? durablePool
+      : new pg.Pool({
+          ...connection,
+          max: poolSize,
+          idleTimeoutMillis: 30_000,
+          // Claims and settles need not wait for the WAL flush: losing the last ones redelivers, never loses.
+          options: '-c synchronous_commit=off',
+        });
+  const endPools = async () => {
+    await Promise.allSettled([pool.end(), pool === durablePool ? undefined : durablePool.end()]);
+  };
   // An idle pooled connection that breaks reports here; the next query reconnects.
   pool.on('error', () => {});
-  const store = new PostgresStore(pool, schema, schema);
+  durablePool.on('error', () => {});
+  const store = new PostgresStore(pool, durablePool, schema, schema);
   try {
     await store.migrate();
   } catch (e) {
-    await pool.end().catch(() => {});
+    await endPools();
     throw storeError(e);
   }
 
@@ -214,7 +246,7 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
   try {
     await listener?.start();
   } catch (e) {
-    await pool.end().catch(() => {});
+    await endPools();
     throw storeError(e);
   }
 
@@ -317,7 +349,7 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
         await Promise.allSettled([...consumers].map((c) => c.stop()));
         await store.drained();
         await listener?.close();
-        await pool.end().catch(() => {});
+        await endPools();
       })();
       return closing;
     },
