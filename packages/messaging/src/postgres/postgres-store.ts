@@ -131,7 +131,7 @@ export class PostgresStore {
   constructor(
     /**
      * Claims, settles, renewals, stats and DLQ reads; its connections may
-     * commit with `synchronous_commit=off` (see `durableSettles`).
+     * commit with `synchronous_commit=off` (see `asyncSettles`).
      */
     readonly pool: pg.Pool,
     /** Publishes, DLQ replays and schema creation: always committed durably. */

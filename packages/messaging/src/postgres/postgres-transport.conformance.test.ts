@@ -13,9 +13,9 @@ describeTransportConformance('postgres', async () => {
 });
 
 // Again without LISTEN/NOTIFY (the fallback poll alone must meet the contract)
-// and with every commit durable (`durableSettles`).
+// and with claims and settles committed asynchronously (`asyncSettles`).
 describeTransportConformance('postgres (poll only, durable settles)', async () => {
-  const temp = tempPgSchema('poolSize=2&listen=false&pollMs=100&durableSettles=true');
+  const temp = tempPgSchema('poolSize=2&listen=false&pollMs=100&asyncSettles=true');
   return {
     url: temp.url,
     create: () => createTransport(temp.url),

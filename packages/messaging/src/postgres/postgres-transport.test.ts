@@ -46,10 +46,10 @@ describe('parsePostgresUrl', () => {
   it("takes the transport's own parameters out of the connection string and leaves the rest", () => {
     expect(
       parsePostgresUrl(
-        'postgres://u:p@db:5433/shop?schema=shop_bus&sslmode=disable&poolSize=7&maxMessageBytes=2048&pollMs=250&listen=false&durableSettles=true',
+        'postgres://u:p@db:5433/shop?schema=shop_bus&sslmode=disable&poolSize=7&maxMessageBytes=2048&pollMs=250&listen=false&asyncSettles=true',
       ),
     ).toEqual({
-      durableSettles: true,
+      asyncSettles: true,
       connectionString: 'postgres://u:p@db:5433/shop?sslmode=disable',
       schema: 'shop_bus',
       poolSize: 7,
@@ -69,7 +69,7 @@ describe('parsePostgresUrl', () => {
       'pollMs=1.5',
       'listen=yes',
       'maxMessageBytes=-1',
-      'durableSettles=1',
+      'asyncSettles=1',
     ])
       expect(() => parsePostgresUrl(`postgres://h/db?${bad}`), bad).toThrow(
         expect.objectContaining({ code: 'invalid_argument', reason: 'MESSAGING_INVALID_URL' }),
