@@ -200,7 +200,9 @@ async function main(): Promise<void> {
     const c = new pg.Client({ connectionString: DB });
     await c.connect();
     try {
-      return (await c.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? '?';
+      return (
+        (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?'
+      );
     } finally {
       await c.end();
     }
@@ -213,7 +215,7 @@ ${new Date().toISOString().slice(0, 10)} · \`npm run bench messaging-postgres\`
 
 Setup: ${fmt(N)} jobs (~70-byte JSON), published in batches of ${PUBLISH_BATCH} (one awaited, committed call each) while the consumers run; a no-op handler (parses the JSON) and completion of every job. Concurrency ${fmt(CONCURRENCY)} jobs in flight: Sluice ${WORKERS} consumers × \`prefetch\` ${CONCURRENCY / WORKERS}, an ack per message (group-committed); pg-boss ${WORKERS} \`work()\` workers × \`batchSize\` ${CONCURRENCY / WORKERS}, \`pollingIntervalSeconds: 0.5\` (its minimum), completion per fetched batch. Pools of ${POOL} connections. Every commit is durable (as in pg-boss), except in the \`asyncSettles=true\` row, where claims and acks commit with \`synchronous_commit=off\` (a database crash may redeliver the last ones, never lose one; publishes stay durable). Medians of ${RUNS} alternating runs after one warm-up each.
 
-| | publish+consume (msg/s) | vs pg-boss | publish only (msg/s) |
+| | publish+consume (msg/s) | vs pg-boss | publishing, while consuming (msg/s) |
 |---|---:|---:|---:|
 | Sluice PostgreSQL transport | ${fmt(sTotal)} | **${(sTotal / bTotal).toFixed(1)}×** | ${fmt(sPub)} |
 | Sluice, \`asyncSettles=true\` | ${fmt(fTotal)} | ${(fTotal / bTotal).toFixed(1)}× | ${fmt(fPub)} |
