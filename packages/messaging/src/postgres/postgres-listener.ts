@@ -96,14 +96,6 @@ export class PostgresListener {
     this.reconnectTimer.unref?.();
   }
 
-  /**
-   * Ends the LISTEN connection with an error, as a dropped network would (for
-   * tests of the reconnection). @internal
-   */
-  breakConnection(): void {
-    this.client?.emit('error', new Error('connection broken on purpose'));
-  }
-
   /** Stops listening and reconnecting. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;

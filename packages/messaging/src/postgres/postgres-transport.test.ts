@@ -156,6 +156,18 @@ describe('PostgreSQL transport', () => {
     expect(got).toEqual(['during', 'after']);
   });
 
+  it('refuses bad consumer options and handlers with invalid_argument, starting nothing', async () => {
+    const t = await open(schemaUrl());
+    for (const options of [{ prefetch: 0 }, { prefetch: 1.5 }, { leaseMs: -1 }, { leaseMs: Number.NaN }]) {
+      const e = await rejectionOf(t.consume('opts', 'g', async () => {}, options));
+      expect([e.code, e.reason]).toEqual(['invalid_argument', 'MESSAGING_INVALID_MESSAGE']);
+    }
+    expect((await rejectionOf(t.consume('opts', 'g', 'nope' as never))).code).toBe('invalid_argument');
+    expect((await rejectionOf(t.consume('bad topic', 'g', async () => {}))).code).toBe('invalid_argument');
+    // Refused before anything happened: not even the group was declared.
+    expect(await t.stats('opts')).toEqual([]);
+  });
+
   it('refuses NUL characters in ids, ordering keys and headers, sending nothing', async () => {
     const t = await open(schemaUrl());
     await t.declareGroup('nul', 'g');
