@@ -1,6 +1,6 @@
 import type { EmbeddedTransportOptions } from './embedded/embedded-transport.js';
 import { messagingError } from './message-validation.js';
-import type { PostgresTransportOptions } from './postgres/postgres-transport.js';
+import type { PostgresTransportOptions } from './postgres/postgres-options.js';
 import { MessagingReasons } from './reasons.js';
 import type { Transport } from './transport.js';
 
@@ -154,7 +154,10 @@ export async function createTransport(url: string, options: CreateTransportOptio
     }
     // --- postgres ------------------------------------------------------------
     case 'postgres': {
-      const { createPostgresTransport, parsePostgresUrl } = await import('./postgres/postgres-transport.js');
+      const [{ createPostgresTransport }, { parsePostgresUrl }] = await Promise.all([
+        import('./postgres/postgres-transport.js'),
+        import('./postgres/postgres-options.js'),
+      ]);
       return createPostgresTransport({ ...parsePostgresUrl(url), ...options.postgres });
     }
     // --- nats: the NATS helper replaces this case -----------------------------

@@ -28,7 +28,7 @@ export {
   messagingError,
   NAME_PATTERN,
 } from './message-validation.js';
-export type { PostgresTransportOptions } from './postgres/postgres-transport.js';
+export type { PostgresTransportOptions } from './postgres/postgres-options.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export type {

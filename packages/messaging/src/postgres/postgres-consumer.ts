@@ -3,7 +3,8 @@ import { messagingError } from '../message-validation.js';
 import { PRIORITY_NAME } from '../priority-rank.js';
 import { MessagingReasons } from '../reasons.js';
 import type { Consumer, DeadLetterFailure, Delivery, Priority } from '../transport.js';
-import type { ClaimedRow, ClaimToken, PostgresStore } from './postgres-store.js';
+import type { ClaimedRow, PostgresStore } from './postgres-store.js';
+import type { ClaimToken } from './postgres-write-sql.js';
 
 /** What a consumer needs from its transport. */
 export interface PostgresConsumerHost {

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gate, rejectionOf, textMessage, waitFor } from '../conformance/conformance-helpers.js';
 import { createTransport } from '../create-transport.js';
 import type { Delivery, Transport } from '../transport.js';
-import { createPostgresTransport, parsePostgresUrl } from './postgres-transport.js';
+import { parsePostgresUrl } from './postgres-options.js';
+import { createPostgresTransport } from './postgres-transport.js';
 import { TEST_PG_URL, tempPgSchema } from './temp-pg-schema.test-support.js';
 
 // Integration tests of what the conformance suite does not see: LISTEN/NOTIFY
