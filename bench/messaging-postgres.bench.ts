@@ -168,6 +168,17 @@ async function runPgBoss(): Promise<Run> {
   }
 }
 
+/** A markdown table laid out as the repository's formatter (Biome) lays it out. */
+function markdownTable(header: string[], right: boolean[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const width = header.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? '').length)));
+  const cell = (s: string, i: number) =>
+    right[i] ? s.padStart(width[i] as number) : s.padEnd(width[i] as number);
+  const line = (r: string[]) => `| ${r.map(cell).join(' | ')} |`;
+  const rule = width.map((n, i) => (right[i] ? `${'-'.repeat(n - 1)}:` : '-'.repeat(n)));
+  return [line(header), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
 const rate = (ms: number) => Math.round(N / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -215,11 +226,15 @@ ${new Date().toISOString().slice(0, 10)} · \`npm run bench messaging-postgres\`
 
 Setup: ${fmt(N)} jobs (~70-byte JSON), published in batches of ${PUBLISH_BATCH} (one awaited, committed call each) while the consumers run; a no-op handler (parses the JSON) and completion of every job. Concurrency ${fmt(CONCURRENCY)} jobs in flight: Sluice ${WORKERS} consumers × \`prefetch\` ${CONCURRENCY / WORKERS}, an ack per message (group-committed); pg-boss ${WORKERS} \`work()\` workers × \`batchSize\` ${CONCURRENCY / WORKERS}, \`pollingIntervalSeconds: 0.5\` (its minimum), completion per fetched batch. Pools of ${POOL} connections. Every commit is durable (as in pg-boss), except in the \`asyncSettles=true\` row, where claims and acks commit with \`synchronous_commit=off\` (a database crash may redeliver the last ones, never lose one; publishes stay durable). Medians of ${RUNS} alternating runs after one warm-up each.
 
-| | publish+consume (msg/s) | vs pg-boss | publishing, while consuming (msg/s) |
-|---|---:|---:|---:|
-| Sluice PostgreSQL transport | ${fmt(sTotal)} | **${(sTotal / bTotal).toFixed(1)}×** | ${fmt(sPub)} |
-| Sluice, \`asyncSettles=true\` | ${fmt(fTotal)} | ${(fTotal / bTotal).toFixed(1)}× | ${fmt(fPub)} |
-| pg-boss 10.4.2 | ${fmt(bTotal)} | 1× | ${fmt(bPub)} |
+${markdownTable(
+  ['', 'publish+consume (msg/s)', 'vs pg-boss', 'publishing, while consuming (msg/s)'],
+  [false, true, true, true],
+  [
+    ['Sluice PostgreSQL transport', fmt(sTotal), `**${(sTotal / bTotal).toFixed(1)}×**`, fmt(sPub)],
+    ['Sluice, `asyncSettles=true`', fmt(fTotal), `${(fTotal / bTotal).toFixed(1)}×`, fmt(fPub)],
+    ['pg-boss 10.4.2', fmt(bTotal), '1×', fmt(bPub)],
+  ],
+)}
 
 Target: ≥ 3× pg-boss. pg-boss's worker waits out its polling interval after every fetch that took less than it, so it stays near workers × batchSize / 0.5 s whatever the database can do; Sluice's consumers claim again as soon as slots free up and are woken by NOTIFY at commit.`,
   );

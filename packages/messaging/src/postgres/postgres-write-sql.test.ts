@@ -41,7 +41,8 @@ describe('WriteSql.plan', () => {
     expect(plan && 'transaction' in plan).toBe(true);
     const statements = (plan as { transaction: Array<[string, unknown[]]> }).transaction;
     expect(statements[0]?.[0]).toContain('pg_advisory_xact_lock');
-    expect((statements[0]?.[1][0] as string[]).length).toBe(2);
+    expect(statements[0]?.[1]).toEqual([expect.any(Array)]);
+    expect((statements[0] as [string, unknown[]])[1][0]).toHaveLength(2);
     // The insert comes before the delete that promotes the key's next row.
     const insertAt = statements.findIndex(([t]) => t.includes('INSERT INTO "s"."deliveries"'));
     const deleteAt = statements.findIndex(([t]) => t.includes('DELETE FROM "s"."deliveries"'));
