@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gate, rejectionOf, textMessage, waitFor } from '../conformance/conformance-helpers.js';
+import {
+  type ConsumerChild,
+  gate,
+  rejectionOf,
+  spawnConsumerChild,
+  textMessage,
+  waitFor,
+} from '../conformance/conformance-helpers.js';
 import { createTransport } from '../create-transport.js';
 import type { Delivery, Transport } from '../transport.js';
 import { parsePostgresUrl } from './postgres-options.js';
@@ -14,6 +21,7 @@ import { TEST_PG_URL, tempPgSchema } from './temp-pg-schema.test-support.js';
 
 const opened: Transport[] = [];
 const schemas: Array<() => Promise<void>> = [];
+const children: ConsumerChild[] = [];
 
 /** A fresh schema for this test; `query` adds URL parameters. Returns its URL. */
 function schemaUrl(query = ''): string {
@@ -39,6 +47,7 @@ async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[] 
 }
 
 afterEach(async () => {
+  for (const c of children.splice(0)) c.kill();
   await Promise.allSettled(opened.splice(0).map((t) => t.close()));
   for (const drop of schemas.splice(0)) await drop();
 });
@@ -167,6 +176,65 @@ describe('PostgreSQL transport', () => {
     expect((await rejectionOf(t.consume('bad topic', 'g', async () => {}))).code).toBe('invalid_argument');
     // Refused before anything happened: not even the group was declared.
     expect(await t.stats('opts')).toEqual([]);
+  });
+
+  it('keeps serving after the server drops every one of its pooled connections', async () => {
+    const url = schemaUrl();
+    const schema = new URL(url).searchParams.get('schema') as string;
+    const consumerSide = await open(url);
+    const publisherSide = await open(`${url}&listen=false`);
+    const got: string[] = [];
+    await consumerSide.consume('drop', 'g', async (d) => {
+      got.push(d.id);
+      await d.ack();
+    });
+    await publisherSide.publish('drop', [textMessage('before')]);
+    await waitFor('the first message', () => got.includes('before'));
+    const killed = await sql<{ pid: number }>(
+      `SELECT pg_terminate_backend(pid) AS ok, pid FROM pg_stat_activity
+       WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+      [`sluice-bus:${schema}`],
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    // Both sides lost their pools: the publish and the claims reconnect.
+    await waitFor('a publish to go through again', () =>
+      publisherSide.publish('drop', [textMessage('after')]).then(
+        () => true,
+        () => false,
+      ),
+    );
+    await waitFor('the message published after the outage', () => got.includes('after'));
+    expect(got.filter((id) => id === 'after')).toHaveLength(1);
+  });
+
+  it("holds a SIGKILLed consumer's keyed message and its key's followers until the lease lapses, then delivers them in order", async () => {
+    const url = schemaUrl();
+    const t = await open(url);
+    await t.declareGroup('kcrash', 'g');
+    const child = spawnConsumerChild(url, 'kcrash', 'g', 1_500);
+    children.push(child);
+    await waitFor('the child to be ready', () => child.lines.some((l) => l.ready === true), 30_000);
+    await t.publish('kcrash', [
+      textMessage('K-0', { orderingKey: 'K' }),
+      textMessage('K-1', { orderingKey: 'K' }),
+      textMessage('free'),
+    ]);
+    await waitFor('the child to take K-0', () => child.lines.some((l) => l.id === 'K-0'));
+    child.kill();
+    await waitFor('the child to die', () => child.process.signalCode !== null);
+    const got: string[] = [];
+    await t.consume(
+      'kcrash',
+      'g',
+      async (d) => {
+        got.push(`${d.id}#${d.attempt}`);
+        await d.ack();
+      },
+      { leaseMs: 1_000 },
+    );
+    await waitFor('three deliveries', () => got.length >= 3);
+    expect(got.filter((g) => g.startsWith('K-'))).toEqual(['K-0#2', 'K-1#1']);
+    expect(got).toContain('free#1');
   });
 
   it('refuses NUL characters in ids, ordering keys and headers, sending nothing', async () => {
