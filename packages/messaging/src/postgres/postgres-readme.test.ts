@@ -1,23 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../conformance/conformance-helpers.js';
 import { createBus } from '../index.js';
-import { tempPgSchema } from './temp-pg-schema.test-support.js';
+import { pgTestSchemas } from './temp-pg-schema.test-support.js';
+
+const schemas = pgTestSchemas();
 
 // The README's PostgreSQL example, run as written; only the schema is a
 // throw-away one and createInvoice() is recorded.
 describe('README example: PostgreSQL', () => {
-  const temp = tempPgSchema();
-  afterEach(() => temp.drop());
-
   it('runs a work queue with a scheduled job on PostgreSQL', async () => {
     const invoices: unknown[] = [];
     const createInvoice = async (data: unknown) => {
       invoices.push(data);
     };
+    const url = await schemas.url();
     const sentAt = Date.now();
 
     const bus = await createBus({
-      url: temp.url, // 'postgres://postgres@127.0.0.1:5432/test?schema=shop_bus' in the README
+      url, // 'postgres://postgres@127.0.0.1:5432/test?schema=shop_bus' in the README
       source: 'billing',
     });
 

@@ -13,22 +13,18 @@ import { createTransport } from '../create-transport.js';
 import type { Delivery, Transport } from '../transport.js';
 import { parsePostgresUrl } from './postgres-options.js';
 import { createPostgresTransport } from './postgres-transport.js';
-import { TEST_PG_URL, tempPgSchema } from './temp-pg-schema.test-support.js';
+import { pgTestSchemas, TEST_PG_URL } from './temp-pg-schema.test-support.js';
 
 // Integration tests of what the conformance suite does not see: LISTEN/NOTIFY
 // across connections, the listener's reconnection, ordering-key heads under
 // publish/settle races, keyed replay, schema creation races, bad options.
 
 const opened: Transport[] = [];
-const schemas: Array<() => Promise<void>> = [];
+const schemas = pgTestSchemas();
 const children: ConsumerChild[] = [];
 
-/** A fresh schema for this test; `query` adds URL parameters. Returns its URL. */
-function schemaUrl(query = ''): string {
-  const temp = tempPgSchema(query);
-  schemas.push(temp.drop);
-  return temp.url;
-}
+/** A fresh schema for this test (dropped after the file); `query` adds URL parameters. Returns its URL. */
+const schemaUrl = (query = ''): Promise<string> => schemas.url(query);
 
 async function open(url: string): Promise<Transport> {
   const t = await createTransport(url);
@@ -49,7 +45,6 @@ async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[] 
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill();
   await Promise.allSettled(opened.splice(0).map((t) => t.close()));
-  for (const drop of schemas.splice(0)) await drop();
 });
 
 describe('parsePostgresUrl', () => {
@@ -107,7 +102,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('creates its tables once when several processes start on a fresh schema at once', async () => {
-    const url = schemaUrl();
+    const url = await schemaUrl();
     const all = await Promise.all([open(url), open(url), open(url), open(url)]);
     await (all[0] as Transport).publish('t', [textMessage('x')]);
     const rows = await sql<{ value: string }>(
@@ -118,7 +113,7 @@ describe('PostgreSQL transport', () => {
 
   it('wakes a consumer on another connection by NOTIFY at commit, not by polling', async () => {
     // A 10-minute fallback poll: only the NOTIFY can deliver within the test.
-    const url = schemaUrl('pollMs=600000');
+    const url = await schemaUrl('pollMs=600000');
     const consumerSide = await open(url);
     const publisherSide = await open(url);
     const got: string[] = [];
@@ -136,7 +131,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('reconnects its LISTEN connection after the server drops it, and picks up what was published meanwhile', async () => {
-    const url = schemaUrl('pollMs=600000');
+    const url = await schemaUrl('pollMs=600000');
     const schema = new URL(url).searchParams.get('schema') as string;
     const consumerSide = await open(url);
     const publisherSide = await open(`${url}&listen=false`);
@@ -167,7 +162,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('refuses bad consumer options and handlers with invalid_argument, starting nothing', async () => {
-    const t = await open(schemaUrl());
+    const t = await open(await schemaUrl());
     for (const options of [{ prefetch: 0 }, { prefetch: 1.5 }, { leaseMs: -1 }, { leaseMs: Number.NaN }]) {
       const e = await rejectionOf(t.consume('opts', 'g', async () => {}, options));
       expect([e.code, e.reason]).toEqual(['invalid_argument', 'MESSAGING_INVALID_MESSAGE']);
@@ -179,7 +174,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('keeps serving after the server drops every one of its pooled connections', async () => {
-    const url = schemaUrl();
+    const url = await schemaUrl();
     const schema = new URL(url).searchParams.get('schema') as string;
     const consumerSide = await open(url);
     const publisherSide = await open(`${url}&listen=false`);
@@ -208,7 +203,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it("holds a SIGKILLed consumer's keyed message and its key's followers until the lease lapses, then delivers them in order", async () => {
-    const url = schemaUrl();
+    const url = await schemaUrl();
     const t = await open(url);
     await t.declareGroup('kcrash', 'g');
     const child = spawnConsumerChild(url, 'kcrash', 'g', 1_500);
@@ -238,7 +233,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('refuses NUL characters in ids, ordering keys and headers, sending nothing', async () => {
-    const t = await open(schemaUrl());
+    const t = await open(await schemaUrl());
     await t.declareGroup('nul', 'g');
     for (const bad of [
       textMessage('a\u0000b'),
@@ -252,7 +247,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it("never strands a key's next message when it is published while its head is being acknowledged", async () => {
-    const url = schemaUrl('pollMs=600000');
+    const url = await schemaUrl('pollMs=600000');
     const a = await open(url);
     const b = await open(url);
     await a.declareGroup('chain', 'g');
@@ -282,7 +277,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('replays a keyed dead letter behind the unsettled messages of its key', async () => {
-    const t = await open(schemaUrl());
+    const t = await open(await schemaUrl());
     const order: string[] = [];
     const replayed = gate();
     await t.consume(
@@ -313,7 +308,7 @@ describe('PostgreSQL transport', () => {
   });
 
   it('never loses nor duplicates a handled effect, and keeps per-key order, whatever the interleaving of publishes, retries and competing consumers', async () => {
-    const url = schemaUrl();
+    const url = await schemaUrl();
     const a = await open(url);
     const b = await open(url);
     let run = 0;

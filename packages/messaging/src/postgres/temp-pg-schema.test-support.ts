@@ -1,28 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { tempPgSchemas } from '@sluice/testing';
+import { afterAll } from 'vitest';
 
 /** The local test database (trust auth), overridable for CI. @internal */
-export const TEST_PG_URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_PG_URL = process.env.SLUICE_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
- * A schema name unique to one test (`messaging_<random>`), the URL of a
- * transport on it, and its removal (`DROP SCHEMA … CASCADE`) once every
- * transport on it is closed. @internal
+ * Throw-away schemas for one test file (`tempPgSchemas` of @sluice/testing,
+ * all dropped after the file): `url(query)` creates one and returns the URL of
+ * a transport on it. Call at the top level of a test file. @internal
  */
-export function tempPgSchema(query = ''): { schema: string; url: string; drop(): Promise<void> } {
-  const schema = `messaging_${randomBytes(6).toString('hex')}`;
-  const sep = query.length > 0 ? '&' : '';
+export function pgTestSchemas(): { url(query?: string): Promise<string> } {
+  const schemas = tempPgSchemas({ connectionString: TEST_PG_URL, max: 2 });
+  afterAll(() => schemas.dispose());
   return {
-    schema,
-    url: `${TEST_PG_URL}?schema=${schema}${sep}${query}`,
-    async drop() {
-      const client = new pg.Client({ connectionString: TEST_PG_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
+    async url(query = '') {
+      const schema = await schemas.create('messaging');
+      return `${TEST_PG_URL}?schema=${schema}${query.length > 0 ? `&${query}` : ''}`;
     },
   };
 }
