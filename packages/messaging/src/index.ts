@@ -29,6 +29,7 @@ export {
   NAME_PATTERN,
 } from './message-validation.js';
 export type { NatsTransportOptions } from './nats/nats-options.js';
+export type { PostgresTransportOptions } from './postgres/postgres-options.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export type {
