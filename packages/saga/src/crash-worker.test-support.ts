@@ -134,8 +134,9 @@ const order = defineSaga({
 await store.migrate();
 if (env.SAGA_STORE !== 'sqlite') {
   const pool = new pg.Pool({ connectionString: env.SAGA_DB, max: 1 });
-  await pool.query(`CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_calls (seq BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, owner TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_effects (key TEXT PRIMARY KEY)`);
+  await pool.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('saga_test_tables'));
+    CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_calls (seq BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, owner TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_effects (key TEXT PRIMARY KEY); COMMIT;`);
   await pool.end();
 }
 const orchestrator = createOrchestrator({

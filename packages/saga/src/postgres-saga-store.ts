@@ -156,7 +156,13 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   return {
     dialect: 'postgres',
     async migrate() {
-      await pool.query(`
+      // Orchestrators starting together must not race on CREATE … IF NOT EXISTS
+      // (PostgreSQL can fail one with a duplicate catalog key): serialise them.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('sluice_saga_migrate'))`);
+        await client.query(`
         CREATE SCHEMA IF NOT EXISTS ${S};
         CREATE TABLE IF NOT EXISTS ${T.sagas} (
           id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, input TEXT NOT NULL,
@@ -180,6 +186,13 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
           created_at BIGINT NOT NULL, sent_at BIGINT);
         CREATE INDEX IF NOT EXISTS ${SAGA_OUTBOX_TABLE}_unsent ON ${T.outbox} (created_at) WHERE sent_at IS NULL;
       `);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
 
     async create(saga, events) {
