@@ -471,7 +471,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       running = false;
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
       if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer);
-      for (const r of runs.values()) r.abort.abort();
+      for (const r of runs.values()) r.abandon();
       await Promise.allSettled([...tasks]);
       if (closeOptions.releaseLeases !== false) {
         await store.release(owner).catch((error) => reportError(error, undefined));

@@ -109,7 +109,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
     insert: db.prepare(
       `INSERT INTO sluice_sagas (id, name, state, input, correlation_id, causation_id, deadline_at, lease_owner,
          lease_expires_at, version, created_at, updated_at)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
+       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
     ),
     get: db.prepare('SELECT * FROM sluice_sagas WHERE id = ?'),
     claim: db.prepare(
@@ -179,7 +179,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
 
   const createTx = db.transaction((saga: Parameters<SagaStore['create']>[0], events) => {
     const s = sql();
-    const inserted = s.insert.run(
+    const inserted = s.insert.get(
       saga.id,
       saga.name,
       JSON.stringify(saga.input ?? null),
@@ -191,7 +191,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
       saga.now,
       saga.now,
     );
-    if (inserted.changes === 1) {
+    if (inserted !== undefined) {
       s.history.run(
         ...historyValues({
           sagaId: saga.id,
@@ -207,10 +207,9 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
       );
       append(events);
     }
-    return {
-      created: inserted.changes === 1,
-      record: sagaFromRow(s.get.get(saga.id) as Record<string, unknown>),
-    };
+    if (inserted !== undefined)
+      return { created: true, record: sagaFromRow(inserted as Record<string, unknown>) };
+    return { created: false, record: sagaFromRow(s.get.get(saga.id) as Record<string, unknown>) };
   });
 
   const claimTx = db.transaction(
