@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   isOutboxTableSink,
@@ -23,6 +24,18 @@ export interface PostgresSagaStoreOptions {
   readonly schema?: string;
   /** Where lifecycle events go, inside each transition's transaction. Default {@link outboxTableSink}. */
   readonly events?: SagaEventSink;
+}
+
+const statementNames = new Map<string, string>();
+
+/** A stable prepared-statement name for a statement text. */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `sluice_saga_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    if (statementNames.size < 1_000) statementNames.set(sql, name);
+  }
+  return name;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -124,11 +137,15 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     values: unknown[],
     events: readonly SagaEnvelope[],
   ): Promise<Record<string, unknown>[]> => {
-    if (builtin !== undefined || events.length === 0) return (await pool.query(sql, values)).rows;
+    // Transition statements come in a few shapes (with or without a step row,
+    // n history and event rows): named, each is parsed and planned once per
+    // connection instead of on every commit.
+    const query = { name: statementName(sql), text: sql, values };
+    if (builtin !== undefined || events.length === 0) return (await pool.query(query)).rows;
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const rows = (await client.query(sql, values)).rows;
+      const rows = (await client.query(query)).rows;
       if (rows.length > 0) await sink.append({ dialect: 'postgres', client, schema }, events);
       await client.query('COMMIT');
       return rows;
