@@ -439,7 +439,12 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     await a.start(sagas[0]!, { amount: 5 }, { sagaId: 'h-1' });
     const b = orchestrator({ owner: 'b' });
     b.run();
-    for (let i = 0; i < 20; i++) await clock.advance(1_000); // 20 s: far beyond the 3 s lease
+    // 20 s, far beyond the 3 s lease, in steps small enough (with real pauses) for each
+    // heartbeat's round trip to land well before the lease it renews would expire.
+    for (let i = 0; i < 80; i++) {
+      await clock.advance(250);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect((await a.inspect('h-1')).saga.leaseOwner).toBe('a');
     finish();
     expect((await settle(clock, a, 'h-1')).state).toBe('completed');

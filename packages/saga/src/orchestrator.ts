@@ -506,8 +506,20 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
 
     async inspect(sagaId) {
       const saga = await mustGet(sagaId);
-      const [steps, history] = await Promise.all([store.steps(sagaId), store.history(sagaId)]);
-      return { saga, steps, history };
+      const [steps, stored] = await Promise.all([store.steps(sagaId), store.history(sagaId)]);
+      // The start is the saga row itself (no history write on the hot path).
+      const started: HistoryEntry = {
+        sagaId,
+        step: undefined,
+        phase: 'saga',
+        event: 'started',
+        attempt: undefined,
+        at: saga.createdAt,
+        durationMs: undefined,
+        error: undefined,
+        owner: undefined,
+      };
+      return { saga, steps, history: [started, ...stored] };
     },
 
     async retry(sagaId, note) {

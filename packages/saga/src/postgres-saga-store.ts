@@ -214,17 +214,6 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
 
     async create(saga, events) {
       const p = new Params();
-      const started: HistoryEntry = {
-        sagaId: saga.id,
-        step: undefined,
-        phase: 'saga',
-        event: 'started',
-        attempt: undefined,
-        at: saga.now,
-        durationMs: undefined,
-        error: undefined,
-        owner: saga.leaseOwner,
-      };
       const sql = `WITH g AS (INSERT INTO ${T.sagas} (id, name, state, input, correlation_id, causation_id,
           deadline_at, lease_owner, lease_expires_at, version, created_at, updated_at)
         VALUES (${p.add(saga.id, 'text')}, ${p.add(saga.name, 'text')}, 'running',
@@ -232,7 +221,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
           ${p.add(saga.causationId ?? null, 'text')}, ${p.add(saga.deadlineAt ?? null, 'bigint')},
           ${p.add(saga.leaseOwner ?? null, 'text')}, ${p.add(saga.leaseExpiresAt ?? null, 'bigint')}, 0,
           ${p.add(saga.now, 'bigint')}, ${p.add(saga.now, 'bigint')})
-        ON CONFLICT (id) DO NOTHING RETURNING *)${inserts(p, 'g', [started], events)} SELECT * FROM g`;
+        ON CONFLICT (id) DO NOTHING RETURNING *)${inserts(p, 'g', [], events)} SELECT * FROM g`;
       const rows = await run(sql, p.values, events);
       if (rows[0] !== undefined) return { created: true, record: sagaFromRow(rows[0]) };
       const existing = (await pool.query(`SELECT * FROM ${T.sagas} WHERE id = $1`, [saga.id])).rows[0];

@@ -39,9 +39,8 @@ CREATE TABLE IF NOT EXISTS sluice_sagas (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   finished_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS sluice_sagas_claim ON sluice_sagas (state, lease_expires_at);
-CREATE INDEX IF NOT EXISTS sluice_sagas_list ON sluice_sagas (state, created_at);
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sluice_sagas_state ON sluice_sagas (state, created_at);
 CREATE TABLE IF NOT EXISTS sluice_saga_steps (
   saga_id TEXT NOT NULL,
   step TEXT NOT NULL,
@@ -55,7 +54,7 @@ CREATE TABLE IF NOT EXISTS sluice_saga_steps (
   compensation_attempts INTEGER NOT NULL DEFAULT 0,
   compensated_at INTEGER,
   PRIMARY KEY (saga_id, step)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sluice_saga_history (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   saga_id TEXT NOT NULL,
@@ -192,19 +191,6 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
       saga.now,
     );
     if (inserted !== undefined) {
-      s.history.run(
-        ...historyValues({
-          sagaId: saga.id,
-          step: undefined,
-          phase: 'saga',
-          event: 'started',
-          attempt: undefined,
-          at: saga.now,
-          durationMs: undefined,
-          error: undefined,
-          owner: saga.leaseOwner,
-        }),
-      );
       append(events);
     }
     if (inserted !== undefined)
