@@ -307,8 +307,8 @@ Load average when the suite ended: ${os
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' / ')} (the machine is shared: wall-clock
-rates fall with load; "client CPU µs/saga" is this process's CPU per saga, so 10⁶ / it is the rate one free core
-would sustain: ${(1e6 / embedded.cpuUs).toFixed(0)} sagas/s embedded).
+rates fall with load; "client CPU µs/saga" is this process's CPU per saga, itself inflated by contention; 10⁶ / it gives a rough
+single-core rate: ${(1e6 / embedded.cpuUs).toFixed(0)} sagas/s embedded).
 
 Targets: ≥ 5,000 sagas/s embedded (${embedded.perSecond >= 5_000 ? 'met' : 'not met on the wall clock'}); ≥ DBOS on PostgreSQL (${
     typeof peer === 'string'
