@@ -439,11 +439,15 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     await a.start(sagas[0]!, { amount: 5 }, { sagaId: 'h-1' });
     const b = orchestrator({ owner: 'b' });
     b.run();
-    // 20 s, far beyond the 3 s lease, in steps small enough (with real pauses) for each
-    // heartbeat's round trip to land well before the lease it renews would expire.
+    // 20 s, far beyond the 3 s lease. Virtual time must not outrun the database: after each
+    // step, wait (bounded, in real time) for a due heartbeat's renewal to land.
     for (let i = 0; i < 80; i++) {
       await clock.advance(250);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let j = 0; j < 2_000; j++) {
+        const r = await fx.store.get('h-1');
+        if ((r?.leaseExpiresAt ?? 0) - clock.now() >= 1_500) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     }
     expect((await a.inspect('h-1')).saga.leaseOwner).toBe('a');
     finish();
