@@ -361,10 +361,17 @@ describe('createSqliteOutbox + createOutboxRelay', () => {
     await relay.flush();
     expect(count()).toBe(0);
 
-    const eager = createOutboxRelay({ outbox, bus: w.bus, retentionMs: 0 });
-    outbox.add([thing('c')]);
+    // A relay may be created before the table exists.
+    const eager = createOutboxRelay({
+      outbox: createSqliteOutbox(w.db, { table: 'later' }),
+      bus: w.bus,
+      retentionMs: 0,
+    });
+    const later = createSqliteOutbox(w.db, { table: 'later' });
+    later.install();
+    later.add([thing('c')]);
     expect(await eager.flush()).toEqual({ published: 1, failed: 0 });
-    expect(count()).toBe(0);
+    expect((w.db.prepare('SELECT count(*) AS n FROM later').get() as { n: number }).n).toBe(0);
   });
 
   it('refuses bad relay options', async () => {
