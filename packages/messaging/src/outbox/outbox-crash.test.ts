@@ -106,6 +106,22 @@ describe('outbox crash safety (a real child process, SIGKILL)', () => {
     expect(w.db.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 5 });
   });
 
+  it('a running relay finds rows another process commits by its adaptive poll', async () => {
+    const w = await sqliteWorld();
+    cleanups.push(w.dispose);
+    const inventory = await consumer(w);
+    const relay = createOutboxRelay({ outbox: createSqliteOutbox(w.db), bus: w.bus, pollMs: 200 });
+    cleanups.push(() => relay.stop());
+    await relay.start(); // before the table even exists: the child installs it
+    const service = spawnService(w, 'commit', 3);
+    cleanups.push(async () => {
+      service.child.kill('SIGKILL');
+    });
+    await waitFor('every effect', () => inventory.effects().length === 3, 30_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${service.stderr()}`);
+    });
+  });
+
   it('a relay killed between publish and mark: the events are published again after its lease, and the inbox keeps one effect each', async () => {
     const w = await sqliteWorld();
     cleanups.push(w.dispose);
