@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createShopEventRegistry } from '@sluice/contracts';
+import { createShopEventRegistry, money } from '@sluice/contracts';
 import { constant } from '@sluice/resilience';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from './conformance/conformance-helpers.js';
-import { createBus } from './index.js';
+import { createBus, createOutboxRelay, createSqliteInbox, createSqliteOutbox } from './index.js';
 
 // The README's examples, run as written (the database path in a temp dir,
 // console.log and deliver() recorded).
@@ -100,5 +101,77 @@ describe('README examples', () => {
     await waitFor('the delivery', () => delivered.length === 1);
     expect(delivered[0]).toMatchObject({ messageId: 'e-1', to: 'ada@example.com' });
     await bus.close();
+  });
+
+  it('commits a state change with its event, relays it and handles it once through the inbox', async () => {
+    const data = (name: string) => join(dir, 'data', name);
+    const registry = createShopEventRegistry();
+    const bus = await createBus({ url: `sqlite:${data('bus.db')}`, source: 'order', registry });
+
+    // The order service: its own database, with the outbox table in it.
+    const orders = new Database(data('order.db'));
+    orders.exec('CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL)');
+    const outbox = createSqliteOutbox(orders, { registry });
+    outbox.install();
+
+    const placeOrder = orders.transaction((orderId: string) => {
+      orders.prepare('INSERT INTO orders (id, status) VALUES (?, ?)').run(orderId, 'pending');
+      // Validated here: a bad event throws invalid_argument and the order is rolled back too.
+      outbox.add([
+        bus.event({
+          type: 'order.placed',
+          subject: orderId, // the ordering key: one order's events are published in order
+          data: {
+            orderId,
+            customerId: 'c-1',
+            items: [{ productId: 'p-1', quantity: 2, unitPrice: money(1250, 'EUR') }],
+            total: money(2500, 'EUR'),
+            payment: { cardToken: 'tok_visa' },
+          },
+        }),
+      ]);
+    });
+
+    // The inventory service: the reservation and the "handled" mark commit together.
+    const inventory = new Database(data('inventory.db'));
+    inventory.exec('CREATE TABLE IF NOT EXISTS reservations (order_id TEXT NOT NULL)');
+    const inbox = createSqliteInbox(inventory);
+    inbox.install();
+    await bus.subscribe(
+      'order.placed',
+      { group: 'inventory' },
+      inbox.handler<{ orderId: string }>('inventory', (event) => {
+        inventory.prepare('INSERT INTO reservations (order_id) VALUES (?)').run(event.data.orderId);
+      }),
+    );
+
+    const relay = createOutboxRelay({ outbox, bus });
+    await relay.start(); // woken by every commit of `placeOrder`, no polling delay
+
+    placeOrder('o-1');
+
+    const reservations = () => inventory.prepare('SELECT order_id FROM reservations').all();
+    await waitFor('the reservation', () => reservations().length === 1);
+    // A bad event rolls the order back with it.
+    expect(() =>
+      orders.transaction(() => {
+        orders.prepare('INSERT INTO orders (id, status) VALUES (?, ?)').run('o-2', 'pending');
+        outbox.add([bus.event({ type: 'order.placed', subject: 'o-2', data: { orderId: 'o-2' } })]);
+      })(),
+    ).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    // The same event delivered again has no second effect.
+    const [row] = orders.prepare('SELECT envelope FROM sluice_outbox').all() as { envelope: string }[];
+    await bus.publish(JSON.parse(row?.envelope as string));
+    await waitFor('the duplicate settled', async () =>
+      (await bus.stats('order.placed')).every((g) => g.pending + g.inFlight === 0),
+    );
+
+    // On shutdown: the relay finishes its round, then the bus lets handlers finish.
+    await relay.stop();
+    await bus.close();
+    expect(reservations()).toEqual([{ order_id: 'o-1' }]);
+    expect(orders.prepare('SELECT id FROM orders').all()).toEqual([{ id: 'o-1' }]);
+    orders.close();
+    inventory.close();
   });
 });

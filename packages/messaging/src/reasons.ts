@@ -17,6 +17,18 @@ export const MessagingReasons = {
   MAX_ATTEMPTS: 'MESSAGING_MAX_ATTEMPTS',
   /** The transport or consumer is closed (`failed_precondition`). */
   CLOSED: 'MESSAGING_CLOSED',
+  /**
+   * A SQLite inbox handler, which runs inside a synchronous transaction,
+   * returned a promise (`failed_precondition`); the transaction was rolled
+   * back and the bus dead-letters the event.
+   */
+  SYNC_REQUIRED: 'MESSAGING_SYNC_REQUIRED',
+  /**
+   * The outbox setup cannot do what was asked (`failed_precondition`): a saga
+   * transaction of a dialect the sink has no outbox for, a PostgreSQL relay
+   * without a pool.
+   */
+  OUTBOX_UNCONFIGURED: 'MESSAGING_OUTBOX_UNCONFIGURED',
 } as const;
 
 /** One of {@link MessagingReasons}. */
