@@ -94,11 +94,19 @@ export async function startCompatSupergraph(options: CompatSupergraphOptions): P
       includeStacktraceInErrorResponses: true,
     });
     await routerApollo.start();
+    const waitMs = options.waitForRouterPortMs ?? 90_000;
     const router = await serveGraphqlHttp({
       apollo: routerApollo,
       context: async () => ({}),
       port: SUITE_ROUTER_PORT,
-      waitForPortMs: options.waitForRouterPortMs ?? 90_000,
+      waitForPortMs: waitMs,
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new Error(
+        `127.0.0.1:${SUITE_ROUTER_PORT} stayed in use for ${waitMs} ms: the compatibility suite sends its router ` +
+          `queries to the fixed http://localhost:${SUITE_ROUTER_PORT}/, so the port must be free for this test`,
+        { cause: err },
+      );
     });
     stops.push(() => router.close());
     return { productsUrl: products.url, routerUrl: router.url, usersUrl: users.url, catalog, stop };
