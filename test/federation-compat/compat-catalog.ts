@@ -89,15 +89,25 @@ const DEPRECATED_PRODUCT = {
 
 const INVENTORIES = [{ id: 'apollo-oss', deprecatedProducts: [DEPRECATED_PRODUCT] }] as const;
 
-/** The compatibility data set with batch look-ups. */
+/** A deprecated product. */
+export type CompatDeprecatedProduct = typeof DEPRECATED_PRODUCT;
+/** An inventory (an `@interfaceObject` here: the inventory subgraph owns the interface). */
+export type CompatInventory = (typeof INVENTORIES)[number];
+
+/** The compatibility data set with batch look-ups: each method is one store call for many keys. */
 export interface CompatCatalog {
-  /** One batch: the product for each key, in order (`undefined` where none matches). */
+  /** The product for each key, in order (`undefined` where none matches). */
   productsByKeys(keys: readonly ProductKey[]): Promise<(CompatProduct | undefined)[]>;
-  /** One batch: the user for each email, in order. */
+  /** The user for each email, in order. */
   usersByEmails(emails: readonly string[]): Promise<(CompatUser | undefined)[]>;
-  researchByCaseNumbers(caseNumbers: readonly string[]): CompatResearch[];
-  deprecatedProduct(sku: string, pkg: string): typeof DEPRECATED_PRODUCT | undefined;
-  inventory(id: string): (typeof INVENTORIES)[number] | undefined;
+  /** The research entry for each case number, in order. */
+  researchByCaseNumbers(caseNumbers: readonly string[]): Promise<(CompatResearch | undefined)[]>;
+  /** The deprecated product for each `{ sku, package }`, in order. */
+  deprecatedProducts(
+    keys: readonly { readonly sku: string; readonly package: string }[],
+  ): Promise<(CompatDeprecatedProduct | undefined)[]>;
+  /** The inventory for each id, in order. */
+  inventories(ids: readonly string[]): Promise<(CompatInventory | undefined)[]>;
   /** Every product batch so far, each the list of keys it was asked for. */
   readonly productBatches: readonly (readonly ProductKey[])[];
 }
@@ -119,16 +129,18 @@ export function createCompatCatalog(): CompatCatalog {
     async usersByEmails(emails) {
       return emails.map((email) => USERS.find((u) => u.email === email));
     },
-    researchByCaseNumbers(caseNumbers) {
-      return RESEARCH.filter((r) => caseNumbers.includes(r.study.caseNumber));
+    async researchByCaseNumbers(caseNumbers) {
+      return caseNumbers.map((n) => RESEARCH.find((r) => r.study.caseNumber === n));
     },
-    deprecatedProduct(sku, pkg) {
-      return sku === DEPRECATED_PRODUCT.sku && pkg === DEPRECATED_PRODUCT.package
-        ? DEPRECATED_PRODUCT
-        : undefined;
+    async deprecatedProducts(keys) {
+      return keys.map((k) =>
+        k.sku === DEPRECATED_PRODUCT.sku && k.package === DEPRECATED_PRODUCT.package
+          ? DEPRECATED_PRODUCT
+          : undefined,
+      );
     },
-    inventory(id) {
-      return INVENTORIES.find((i) => i.id === id);
+    async inventories(ids) {
+      return ids.map((id) => INVENTORIES.find((i) => i.id === id));
     },
   };
 }

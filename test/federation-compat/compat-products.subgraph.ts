@@ -3,7 +3,10 @@ import DataLoader from 'dataloader';
 import { type GraphQLSchema, parse } from 'graphql';
 import {
   type CompatCatalog,
+  type CompatDeprecatedProduct,
+  type CompatInventory,
   type CompatProduct,
+  type CompatResearch,
   type CompatUser,
   type ProductKey,
   productKeyOf,
@@ -102,12 +105,21 @@ export const compatProductsTypeDefs = parse(/* GraphQL */ `
 /**
  * Per-request context: one DataLoader per entity type, so every look-up of one
  * request (a gateway `_entities` call with many representations, or fields
- * resolved side by side) is one batched catalog call — as in the shop's
- * product subgraph.
+ * resolved side by side) is one batched catalog call per entity type — as in
+ * the shop's product subgraph.
  */
 export interface CompatProductsContext {
   readonly products: DataLoader<ProductKey, CompatProduct | undefined, string>;
   readonly users: DataLoader<string, CompatUser | undefined>;
+  readonly research: DataLoader<string, CompatResearch | undefined>;
+  readonly deprecatedProducts: DataLoader<DeprecatedProductKey, CompatDeprecatedProduct | undefined, string>;
+  readonly inventories: DataLoader<string, CompatInventory | undefined>;
+}
+
+/** The `@key(fields: "sku package")` of `DeprecatedProduct`. */
+export interface DeprecatedProductKey {
+  readonly sku: string;
+  readonly package: string;
 }
 
 /** Builds the per-request context; call it once per GraphQL request. */
@@ -115,6 +127,11 @@ export function compatProductsContext(catalog: CompatCatalog): CompatProductsCon
   return {
     products: new DataLoader((keys) => catalog.productsByKeys(keys), { cacheKeyFn: productKeyOf }),
     users: new DataLoader((emails) => catalog.usersByEmails(emails)),
+    research: new DataLoader((caseNumbers) => catalog.researchByCaseNumbers(caseNumbers)),
+    deprecatedProducts: new DataLoader((keys) => catalog.deprecatedProducts(keys), {
+      cacheKeyFn: (k) => `${k.sku}\u0000${k.package}`,
+    }),
+    inventories: new DataLoader((ids) => catalog.inventories(ids)),
   };
 }
 
@@ -129,33 +146,39 @@ type Ctx = CompatProductsContext;
 
 /**
  * The executable compatibility `products` subgraph, built like the shop's:
- * `buildSubgraphSchema([{ typeDefs, resolvers }])` from @apollo/subgraph, entity
- * references resolved through the request's DataLoaders.
+ * `buildSubgraphSchema([{ typeDefs, resolvers }])` from @apollo/subgraph, every
+ * entity reference (`__resolveReference`) and look-up resolved through the
+ * request's DataLoaders.
  */
-export function compatProductsSubgraph(catalog: CompatCatalog): GraphQLSchema {
+export function compatProductsSubgraph(): GraphQLSchema {
   return buildSubgraphSchema([
     {
       typeDefs: compatProductsTypeDefs,
       resolvers: {
         Query: {
           product: (_: unknown, args: { id: string }, ctx: Ctx) => ctx.products.load({ id: args.id }),
-          deprecatedProduct: (_: unknown, args: { sku: string; package: string }) =>
-            catalog.deprecatedProduct(args.sku, args.package) ?? null,
+          deprecatedProduct: (_: unknown, args: DeprecatedProductKey, ctx: Ctx) =>
+            ctx.deprecatedProducts.load({ sku: args.sku, package: args.package }),
         },
         Product: {
           // A reference arrives under any of the three keys; the loader batches them all into one call.
           __resolveReference: (ref: ProductKey, ctx: Ctx) => ctx.products.load(ref),
           createdBy: (product: CompatProduct, _: unknown, ctx: Ctx) => ctx.users.load(product.createdBy),
-          research: (product: CompatProduct) => catalog.researchByCaseNumbers(product.researchCaseNumbers),
+          research: async (product: CompatProduct, _: unknown, ctx: Ctx) => {
+            const found = await ctx.research.loadMany(product.researchCaseNumbers);
+            const failed = found.find((r) => r instanceof Error);
+            if (failed) throw failed;
+            return found.filter((r): r is CompatResearch => r !== undefined);
+          },
         },
         DeprecatedProduct: {
-          __resolveReference: (ref: { sku: string; package: string }) =>
-            catalog.deprecatedProduct(ref.sku, ref.package) ?? null,
+          __resolveReference: (ref: DeprecatedProductKey, ctx: Ctx) =>
+            ctx.deprecatedProducts.load({ sku: ref.sku, package: ref.package }),
           createdBy: (p: { createdBy: string }, _: unknown, ctx: Ctx) => ctx.users.load(p.createdBy),
         },
         ProductResearch: {
-          __resolveReference: (ref: { study: { caseNumber: string } }) =>
-            catalog.researchByCaseNumbers([ref.study.caseNumber])[0] ?? null,
+          __resolveReference: (ref: { study: { caseNumber: string } }, ctx: Ctx) =>
+            ctx.research.load(ref.study.caseNumber),
         },
         User: {
           // The gateway sends the @requires fields it fetched from the users subgraph; they win over ours.
@@ -174,7 +197,7 @@ export function compatProductsSubgraph(catalog: CompatCatalog): GraphQLSchema {
               : null,
         },
         Inventory: {
-          __resolveReference: (ref: { id: string }) => catalog.inventory(ref.id) ?? null,
+          __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.inventories.load(ref.id),
         },
       },
     },

@@ -55,7 +55,7 @@ export async function startCompatSupergraph(options: CompatSupergraphOptions): P
   try {
     const catalog = createCompatCatalog();
     const productsApollo = new ApolloServer<CompatProductsContext>({
-      schema: compatProductsSubgraph(catalog),
+      schema: compatProductsSubgraph(),
     });
     await productsApollo.start();
     const products: GraphqlHttpServer = await serveGraphqlHttp({

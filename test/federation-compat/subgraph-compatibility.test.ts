@@ -69,7 +69,7 @@ describe("Apollo's subgraph compatibility suite against the fixture products sub
     const before = supergraph.catalog.productBatches.length;
     const body = await graphqlPost(
       supergraph.productsUrl,
-      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id sku } } }',
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id sku research { study { description } } } } }',
       {
         r: [
           { __typename: 'Product', id: 'apollo-federation' },
@@ -80,10 +80,15 @@ describe("Apollo's subgraph compatibility suite against the fixture products sub
       },
     );
     expect(body.errors).toBeUndefined();
+    const federation = {
+      id: 'apollo-federation',
+      sku: 'federation',
+      research: [{ study: { description: 'Federation Study' } }],
+    };
     expect(body.data?._entities).toEqual([
-      { id: 'apollo-federation', sku: 'federation' },
-      { id: 'apollo-federation', sku: 'federation' },
-      { id: 'apollo-studio', sku: 'studio' },
+      federation,
+      federation,
+      { id: 'apollo-studio', sku: 'studio', research: [{ study: { description: 'Studio Study' } }] },
       null,
     ]);
     expect(supergraph.catalog.productBatches.slice(before)).toHaveLength(1);
