@@ -33,7 +33,6 @@ export {
   NAME_PATTERN,
 } from './message-validation.js';
 export type { NatsTransportOptions } from './nats/nats-options.js';
-export type { PostgresTransportOptions } from './postgres/postgres-options.js';
 export type { OutboxEntry, OutboxInput, OutboxValidationOptions } from './outbox/outbox-entry.js';
 export type {
   FlushResult,
@@ -53,6 +52,7 @@ export type { PgOutbox, PgOutboxOptions } from './outbox/pg-outbox.js';
 export { createPgOutbox } from './outbox/pg-outbox.js';
 export type { SqliteOutbox, SqliteOutboxOptions } from './outbox/sqlite-outbox.js';
 export { createSqliteOutbox } from './outbox/sqlite-outbox.js';
+export type { PostgresTransportOptions } from './postgres/postgres-options.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export { SQL_NAME_PATTERN } from './sql-name.js';
