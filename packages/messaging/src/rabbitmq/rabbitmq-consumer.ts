@@ -1,0 +1,463 @@
+import { SluiceError } from '@sluice/errors';
+import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import { MessagingReasons } from '../reasons.js';
+import type { ConsumeOptions, Consumer, DeadLetterFailure, Delivery } from '../transport.js';
+import { type DecodedMessage, decodeMessage, encodeOptions, SluiceHeader } from './amqp-message.js';
+import { type AmqpSession, closedError, unavailable } from './amqp-session.js';
+import { nextDelayLevel } from './delay-levels.js';
+import type { RabbitMqTopology } from './rabbitmq-topology.js';
+import { unsupported } from './validate-outgoing.js';
+
+/** What a consumer needs from its transport. */
+export interface ConsumerContext {
+  readonly session: AmqpSession;
+  readonly topology: RabbitMqTopology;
+  readonly topic: string;
+  readonly group: string;
+  /** Epoch ms now (injectable for tests of the routing decisions). */
+  readonly now: () => number;
+  /** Longest retry delay / schedule a keyed message may be held for, in ms. */
+  readonly maxKeyedHoldMs: number;
+  /** Called with +1 / -1 as deliveries are received and settled (for `stats().inFlight`). */
+  readonly onInFlight: (delta: number) => void;
+  /** Called once the consumer has stopped. */
+  readonly onStopped: (consumer: RabbitMqConsumer) => void;
+}
+
+/** The ordering lane of one key: its received messages in order, at most one running. */
+interface Lane {
+  readonly queue: ConsumeMessage[];
+  busy: boolean;
+  /** Id of this key's message that was nacked for a retry and must come back first. */
+  awaiting: string | undefined;
+}
+
+type Settlement =
+  | { kind: 'ack' }
+  | { kind: 'retry'; delayMs: number }
+  | { kind: 'dead'; failure: DeadLetterFailure };
+
+/**
+ * One member of a group on RabbitMQ: a channel with `basic.qos(prefetch)`
+ * consuming the group's classic priority queue (competing with the other
+ * members) and every ordering partition queue (single active consumer: one
+ * member at a time owns a partition, so a key's messages reach one member, in
+ * order). Within a partition the member runs one message per key at a time;
+ * other keys proceed. At most `prefetch` handlers run at once.
+ */
+export class RabbitMqConsumer implements Consumer {
+  private readonly tags: string[] = [];
+  private readonly unsettled = new Set<Message>();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly slotWaiters: Array<() => void> = [];
+  private running = 0;
+  private cancelled = false;
+  private dead = false;
+  private stopping: Promise<void> | undefined;
+  private readonly mainQueue: string;
+
+  private constructor(
+    private readonly ctx: ConsumerContext,
+    private readonly channel: Channel,
+    private readonly handler: (delivery: Delivery) => Promise<void>,
+    private readonly prefetch: number,
+  ) {
+    this.mainQueue = ctx.topology.names.groupQueue(ctx.topic, ctx.group);
+    channel.on('error', () => {});
+    channel.on('close', () => this.onChannelClosed());
+  }
+
+  /** Opens the channel, sets the prefetch and starts consuming every queue of the group. */
+  static async start(
+    ctx: ConsumerContext,
+    handler: (delivery: Delivery) => Promise<void>,
+    options: ConsumeOptions,
+  ): Promise<RabbitMqConsumer> {
+    const prefetch = options.prefetch ?? 10;
+    if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65535) {
+      throw new SluiceError({
+        code: 'invalid_argument',
+        reason: MessagingReasons.INVALID_MESSAGE,
+        message: `prefetch must be an integer from 1 to 65535 (got ${String(prefetch)})`,
+        details: { violations: [{ field: 'prefetch', message: 'must be an integer from 1 to 65535' }] },
+      });
+    }
+    let channel: Channel;
+    try {
+      channel = await ctx.session.consumer.createChannel();
+    } catch (err) {
+      throw unavailable('open consumer channel', err);
+    }
+    const consumer = new RabbitMqConsumer(ctx, channel, handler, prefetch);
+    try {
+      // Per-consumer (not global) qos: quorum queues refuse a channel-wide limit.
+      await channel.prefetch(prefetch, false);
+      const names = ctx.topology.names;
+      const main = await channel.consume(consumer.mainQueue, (m) => m && consumer.onMain(m), {
+        noAck: false,
+      });
+      consumer.tags.push(main.consumerTag);
+      for (let i = 0; i < ctx.topology.partitions; i++) {
+        const q = names.partitionQueue(ctx.topic, ctx.group, i);
+        const tag = await channel.consume(q, (m) => m && consumer.onPartition(m), { noAck: false });
+        consumer.tags.push(tag.consumerTag);
+      }
+    } catch (err) {
+      await channel.close().catch(() => {});
+      throw unavailable('start consumer', err);
+    }
+    return consumer;
+  }
+
+  /** Stops fetching (basic.cancel), lets received deliveries finish (up to `timeoutMs`), then closes the channel. */
+  stop(timeoutMs = 30_000): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop(timeoutMs);
+    return this.stopping;
+  }
+
+  private async doStop(timeoutMs: number): Promise<void> {
+    if (!this.dead) {
+      for (const tag of this.tags) await this.channel.cancel(tag).catch(() => {});
+    }
+    this.cancelled = true;
+    // A key waiting for its nacked message to come back will not get it any more: hand the rest back too.
+    for (const [key, lane] of this.lanes)
+      if (lane.awaiting !== undefined && !lane.busy) this.returnLane(key, lane);
+    await this.waitIdle(timeoutMs);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    // Whatever is still unacknowledged goes back to the queue when the channel closes.
+    await this.channel.close().catch(() => {});
+    this.forgetAll();
+    this.ctx.onStopped(this);
+  }
+
+  // ---- receiving -------------------------------------------------------------------------------
+
+  private onMain(msg: ConsumeMessage): void {
+    this.track(msg);
+    const d = decodeMessage(msg);
+    if (msg.fields.redelivered) {
+      // A classic queue only says "delivered before" — it keeps no count. So a
+      // returned message (its consumer died) is re-published with attempt + 1
+      // and the old copy acked: the count then survives any number of crashes.
+      void this.forward(msg, d, d.attemptHeader + 1);
+      return;
+    }
+    if (d.deliverAt !== undefined && d.deliverAt > this.ctx.now()) {
+      void this.forward(msg, d, d.attemptHeader);
+      return;
+    }
+    void this.run(msg, d, d.attemptHeader, undefined);
+  }
+
+  private onPartition(msg: ConsumeMessage): void {
+    this.track(msg);
+    const key = String(msg.properties.headers?.[SluiceHeader.KEY] ?? '');
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { queue: [], busy: false, awaiting: undefined };
+      this.lanes.set(key, lane);
+    }
+    if (lane.awaiting !== undefined && lane.awaiting === msg.properties.messageId) {
+      lane.awaiting = undefined;
+      lane.queue.unshift(msg);
+    } else {
+      lane.queue.push(msg);
+    }
+    this.pump(key, lane);
+  }
+
+  /** Starts the next message of a key unless one is running or being retried. */
+  private pump(key: string, lane: Lane): void {
+    if (lane.busy || lane.awaiting !== undefined) return;
+    const msg = lane.queue.shift();
+    if (!msg) {
+      this.lanes.delete(key);
+      return;
+    }
+    lane.busy = true;
+    const d = decodeMessage(msg);
+    // Quorum queues count returned deliveries (crash, nack-requeue) in x-delivery-count.
+    const attempt = d.attemptHeader + d.deliveryCount;
+    const wait = d.deliverAt === undefined ? 0 : d.deliverAt - this.ctx.now();
+    if (wait > 0) {
+      // A scheduled keyed message is held here, unacked, so later messages of its key wait behind it.
+      this.later(wait, () => void this.run(msg, d, attempt, { key, lane }));
+    } else {
+      void this.run(msg, d, attempt, { key, lane });
+    }
+  }
+
+  // ---- running a handler -----------------------------------------------------------------------
+
+  private async run(
+    msg: ConsumeMessage,
+    d: DecodedMessage,
+    attempt: number,
+    keyed: { key: string; lane: Lane } | undefined,
+  ): Promise<void> {
+    await this.acquireSlot();
+    let settled: Promise<void> | undefined;
+    const settle = (s: Settlement): Promise<void> => {
+      if (settled) return Promise.reject(closedError(`delivery ${d.id} (already settled)`));
+      settled = keyed ? this.settleKeyed(msg, d, attempt, s, keyed) : this.settleMain(msg, d, attempt, s);
+      return settled;
+    };
+    const delivery: Delivery = {
+      id: d.id,
+      topic: this.ctx.topic,
+      group: this.ctx.group,
+      body: d.body,
+      headers: d.headers,
+      attempt,
+      priority: d.priority,
+      orderingKey: d.orderingKey,
+      publishedAt: d.publishedAt,
+      ack: () => settle({ kind: 'ack' }),
+      retry: (delayMs) => {
+        if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+          return Promise.reject(
+            new SluiceError({
+              code: 'invalid_argument',
+              reason: MessagingReasons.INVALID_MESSAGE,
+              message: `retry delay must be a finite number of ms >= 0 (got ${String(delayMs)})`,
+            }),
+          );
+        }
+        if (keyed && delayMs > this.ctx.maxKeyedHoldMs) {
+          return Promise.reject(
+            unsupported(
+              'retry',
+              `a keyed message can be retried at most ${this.ctx.maxKeyedHoldMs} ms later on RabbitMQ`,
+            ),
+          );
+        }
+        return settle({ kind: 'retry', delayMs });
+      },
+      deadLetter: (failure) => settle({ kind: 'dead', failure }),
+      // AMQP has no per-message lease: an unacked message belongs to this
+      // channel until it acks or the connection dies (heartbeat). Nothing to renew.
+      extendLease: async () => {},
+    };
+    try {
+      await this.handler(delivery);
+      if (!settled) await settle({ kind: 'ack' });
+    } catch {
+      // A handler that throws without settling: deliver again at once (the bus settles explicitly).
+      if (!settled) await settle({ kind: 'retry', delayMs: 0 }).catch(() => {});
+    } finally {
+      this.releaseSlot();
+    }
+    await settled?.catch(() => {});
+  }
+
+  private async settleMain(msg: Message, d: DecodedMessage, attempt: number, s: Settlement): Promise<void> {
+    if (s.kind === 'ack') {
+      this.ackOrThrow(msg);
+      return;
+    }
+    if (s.kind === 'retry') {
+      const dueAt = s.delayMs > 0 ? this.ctx.now() + s.delayMs : undefined;
+      await this.republish(d, attempt + 1, dueAt, this.mainQueue);
+      this.ackOrThrow(msg);
+      return;
+    }
+    await this.sendToDeadLetters(d, attempt, s.failure);
+    this.ackOrThrow(msg);
+  }
+
+  private async settleKeyed(
+    msg: Message,
+    d: DecodedMessage,
+    attempt: number,
+    s: Settlement,
+    { key, lane }: { key: string; lane: Lane },
+  ): Promise<void> {
+    if (s.kind === 'retry') {
+      // Keep the message (unacked, at the head of its key) for the delay, then
+      // nack it back to the head of its quorum queue: the broker counts the
+      // attempt and later messages of the key wait until it succeeds.
+      this.later(s.delayMs, () => {
+        lane.awaiting = d.id;
+        lane.busy = false;
+        this.nack(msg);
+        if (this.cancelled) this.returnLane(key, lane);
+      });
+      return;
+    }
+    try {
+      if (s.kind === 'dead') await this.sendToDeadLetters(d, attempt, s.failure);
+      this.ackOrThrow(msg);
+    } finally {
+      lane.busy = false;
+      this.pump(key, lane);
+    }
+  }
+
+  // ---- moving copies -----------------------------------------------------------------------------
+
+  /** Re-publishes a main-queue message to itself (now or through the delay ladder), then acks the old copy. */
+  private async forward(msg: Message, d: DecodedMessage, attempt: number): Promise<void> {
+    try {
+      await this.republish(d, attempt, d.deliverAt, this.mainQueue);
+      this.ackOrThrow(msg);
+    } catch {
+      // Broker trouble: give it back after a pause rather than spin on it.
+      this.later(1000, () => this.nack(msg));
+    }
+  }
+
+  /** Publishes a copy to `queue`, through the delay level for its remaining wait when `dueAt` is ahead. */
+  private async republish(
+    d: DecodedMessage,
+    attempt: number,
+    dueAt: number | undefined,
+    queue: string,
+  ): Promise<void> {
+    const options = encodeOptions({
+      id: d.id,
+      headers: d.headers,
+      priority: d.priority,
+      orderingKey: d.orderingKey,
+      publishedAt: d.publishedAt.getTime(),
+      deliverAt: dueAt,
+      attempt,
+    });
+    const level = dueAt === undefined ? undefined : nextDelayLevel(dueAt - this.ctx.now());
+    const { session, topology } = this.ctx;
+    if (level === undefined) {
+      await session.publishConfirmed('', queue, msgBuffer(d), options);
+    } else {
+      await topology.ensureDelayLevel(level);
+      await session.publishConfirmed(topology.names.delayLevel(level), queue, msgBuffer(d), options);
+    }
+  }
+
+  private async sendToDeadLetters(
+    d: DecodedMessage,
+    attempts: number,
+    failure: DeadLetterFailure,
+  ): Promise<void> {
+    if (!failure || typeof failure.error !== 'string' || typeof failure.reason !== 'string') {
+      throw new SluiceError({
+        code: 'invalid_argument',
+        reason: MessagingReasons.INVALID_MESSAGE,
+        message: 'deadLetter needs { error: string, reason: string }',
+      });
+    }
+    const options = encodeOptions({
+      id: d.id,
+      headers: d.headers,
+      priority: d.priority,
+      orderingKey: d.orderingKey,
+      publishedAt: d.publishedAt.getTime(),
+      deliverAt: undefined,
+      attempt: 1,
+      extra: {
+        [SluiceHeader.TOPIC]: this.ctx.topic,
+        [SluiceHeader.GROUP]: this.ctx.group,
+        [SluiceHeader.ERROR]: failure.error,
+        [SluiceHeader.REASON]: failure.reason,
+        [SluiceHeader.ATTEMPTS]: attempts,
+        [SluiceHeader.DEAD_LETTERED_AT]: this.ctx.now(),
+      },
+    });
+    const dlq = this.ctx.topology.names.deadLetterQueue(this.ctx.topic, this.ctx.group);
+    await this.ctx.session.publishConfirmed('', dlq, msgBuffer(d), options);
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------------
+
+  private returnLane(key: string, lane: Lane): void {
+    for (const m of lane.queue.splice(0)) this.nack(m);
+    this.lanes.delete(key);
+  }
+
+  private ackOrThrow(msg: Message): void {
+    if (this.dead) throw unavailable('ack', new Error('consumer channel closed; the broker will redeliver'));
+    try {
+      this.channel.ack(msg);
+    } catch (err) {
+      throw unavailable('ack', err);
+    }
+    this.untrack(msg);
+  }
+
+  private nack(msg: Message): void {
+    if (!this.dead) {
+      try {
+        this.channel.nack(msg, false, true);
+      } catch {
+        // The channel is gone: the broker returns the message anyway.
+      }
+    }
+    this.untrack(msg);
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private track(msg: Message): void {
+    this.unsettled.add(msg);
+    this.ctx.onInFlight(1);
+  }
+
+  private untrack(msg: Message): void {
+    if (!this.unsettled.delete(msg)) return;
+    this.ctx.onInFlight(-1);
+    if (this.unsettled.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private forgetAll(): void {
+    for (const m of [...this.unsettled]) this.untrack(m);
+    this.lanes.clear();
+  }
+
+  private waitIdle(timeoutMs: number): Promise<void> {
+    if (this.unsettled.size === 0 || this.dead) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private acquireSlot(): Promise<void> {
+    if (this.running < this.prefetch) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.running--;
+  }
+
+  private onChannelClosed(): void {
+    // Closed by stop(), or lost with its connection: either way the broker has
+    // taken back every unacked delivery.
+    this.dead = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.forgetAll();
+    for (const w of this.idleWaiters.splice(0)) w();
+    if (!this.stopping) this.stopping = Promise.resolve().then(() => this.ctx.onStopped(this));
+  }
+}
+
+function msgBuffer(d: DecodedMessage): Buffer {
+  return Buffer.isBuffer(d.body) ? d.body : Buffer.from(d.body);
+}
