@@ -3,6 +3,15 @@
  * SQLite (embedded), PostgreSQL, NATS JetStream and RabbitMQ.
  */
 
+export type { CreateTransportOptions, TransportKind } from './create-transport.js';
+export { createTransport, parseEmbeddedUrl, transportKindOf } from './create-transport.js';
+export {
+  assertName,
+  assertPublishable,
+  closedError,
+  messagingError,
+  NAME_PATTERN,
+} from './message-validation.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export type {

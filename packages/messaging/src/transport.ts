@@ -48,7 +48,13 @@ export interface OutgoingMessage {
   readonly orderingKey?: string;
 }
 
-/** One delivery of a message to one member of a group. Settle it exactly once. */
+/**
+ * One delivery of a message to one member of a group. Settle it exactly once
+ * (`ack`, `retry` or `deadLetter`). A handler that returns or throws without
+ * settling leaves the delivery unsettled: its lease is no longer renewed and
+ * it is delivered again (`attempt + 1`) once the lease expires. (The bus
+ * always settles; this is the transport-level rule.)
+ */
 export interface Delivery {
   /** The message id given at publish. */
   readonly id: string;
@@ -202,7 +208,11 @@ export interface Transport {
    * refused (`MESSAGING_UNSUPPORTED`) — never silently ignored.
    */
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
-  /** Starts a member of `group` on `topic` (declaring the group if needed). */
+  /**
+   * Starts a member of `group` on `topic` (declaring the group if needed).
+   * Topic and group names: 1–200 of `[A-Za-z0-9._-]`, starting with a letter
+   * or digit (`NAME_PATTERN`); anything else is `invalid_argument`.
+   */
   consume(
     topic: string,
     group: string,
