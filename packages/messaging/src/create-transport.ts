@@ -119,8 +119,10 @@ export async function createTransport(url: string, options: CreateTransportOptio
     case 'nats':
       return notYet(kind, options.nats);
     // --- rabbitmq: the RabbitMQ helper replaces this case ---------------------
-    case 'rabbitmq':
-      return notYet(kind, options.rabbitmq);
+    case 'rabbitmq': {
+      const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq-transport.js');
+      return createRabbitMqTransport({ ...options.rabbitmq, url });
+    }
   }
 }
 

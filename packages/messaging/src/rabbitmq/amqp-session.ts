@@ -1,6 +1,7 @@
 import { isSluiceError, SluiceError } from '@sluice/errors';
 import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import amqp from 'amqplib';
+import { closedError } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 
 /** `unavailable` (`MESSAGING_TRANSPORT_UNAVAILABLE`) wrapping a broker or socket failure. */
@@ -12,15 +13,6 @@ export function unavailable(what: string, cause: unknown): SluiceError {
     reason: MessagingReasons.TRANSPORT_UNAVAILABLE,
     message: `RabbitMQ: ${what} failed: ${detail}`,
     cause,
-  });
-}
-
-/** `failed_precondition` (`MESSAGING_CLOSED`). */
-export function closedError(what: string): SluiceError {
-  return new SluiceError({
-    code: 'failed_precondition',
-    reason: MessagingReasons.CLOSED,
-    message: `${what} is closed`,
   });
 }
 

@@ -1,9 +1,10 @@
 import { SluiceError } from '@sluice/errors';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import { closedError } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 import type { ConsumeOptions, Consumer, DeadLetterFailure, Delivery } from '../transport.js';
 import { type DecodedMessage, decodeMessage, encodeOptions, SluiceHeader } from './amqp-message.js';
-import { type AmqpSession, closedError, unavailable } from './amqp-session.js';
+import { type AmqpSession, unavailable } from './amqp-session.js';
 import { nextDelayLevel } from './delay-levels.js';
 import type { RabbitMqTopology } from './rabbitmq-topology.js';
 import { unsupported } from './validate-outgoing.js';
@@ -18,18 +19,18 @@ export interface ConsumerContext {
   readonly now: () => number;
   /** Longest retry delay / schedule a keyed message may be held for, in ms. */
   readonly maxKeyedHoldMs: number;
+  /** Unacked messages each ordering-partition consumer may buffer (at least `prefetch`). */
+  readonly keyedBuffer: number;
   /** Called with +1 / -1 as deliveries are received and settled (for `stats().inFlight`). */
   readonly onInFlight: (delta: number) => void;
   /** Called once the consumer has stopped. */
   readonly onStopped: (consumer: RabbitMqConsumer) => void;
 }
 
-/** The ordering lane of one key: its received messages in order, at most one running. */
+/** The ordering lane of one key: its received messages in order, at most one running (or waiting to retry). */
 interface Lane {
   readonly queue: ConsumeMessage[];
   busy: boolean;
-  /** Id of this key's message that was nacked for a retry and must come back first. */
-  awaiting: string | undefined;
 }
 
 type Settlement =
@@ -63,6 +64,7 @@ export class RabbitMqConsumer implements Consumer {
     private readonly channel: Channel,
     private readonly handler: (delivery: Delivery) => Promise<void>,
     private readonly prefetch: number,
+    private readonly leaseMs: number,
   ) {
     this.mainQueue = ctx.topology.names.groupQueue(ctx.topic, ctx.group);
     channel.on('error', () => {});
@@ -84,13 +86,22 @@ export class RabbitMqConsumer implements Consumer {
         details: { violations: [{ field: 'prefetch', message: 'must be an integer from 1 to 65535' }] },
       });
     }
+    const leaseMs = options.leaseMs ?? 10_000;
+    if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > 2 ** 31 - 1) {
+      throw new SluiceError({
+        code: 'invalid_argument',
+        reason: MessagingReasons.INVALID_MESSAGE,
+        message: `leaseMs must be a positive integer (got ${String(leaseMs)})`,
+        details: { violations: [{ field: 'leaseMs', message: 'must be a positive integer of ms' }] },
+      });
+    }
     let channel: Channel;
     try {
       channel = await ctx.session.consumer.createChannel();
     } catch (err) {
       throw unavailable('open consumer channel', err);
     }
-    const consumer = new RabbitMqConsumer(ctx, channel, handler, prefetch);
+    const consumer = new RabbitMqConsumer(ctx, channel, handler, prefetch, leaseMs);
     try {
       // Per-consumer (not global) qos: quorum queues refuse a channel-wide limit.
       await channel.prefetch(prefetch, false);
@@ -122,9 +133,8 @@ export class RabbitMqConsumer implements Consumer {
       for (const tag of this.tags) await this.channel.cancel(tag).catch(() => {});
     }
     this.cancelled = true;
-    // A key waiting for its nacked message to come back will not get it any more: hand the rest back too.
-    for (const [key, lane] of this.lanes)
-      if (lane.awaiting !== undefined && !lane.busy) this.returnLane(key, lane);
+    // Keys with nothing running: their buffered messages go back in order.
+    for (const [key, lane] of this.lanes) if (!lane.busy) this.parkLane(key, lane);
     await this.waitIdle(timeoutMs);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -158,21 +168,21 @@ export class RabbitMqConsumer implements Consumer {
     const key = String(msg.properties.headers?.[SluiceHeader.KEY] ?? '');
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { queue: [], busy: false, awaiting: undefined };
+      lane = { queue: [], busy: false };
       this.lanes.set(key, lane);
     }
-    if (lane.awaiting !== undefined && lane.awaiting === msg.properties.messageId) {
-      lane.awaiting = undefined;
-      lane.queue.unshift(msg);
-    } else {
-      lane.queue.push(msg);
-    }
+    lane.queue.push(msg);
     this.pump(key, lane);
   }
 
   /** Starts the next message of a key unless one is running or being retried. */
   private pump(key: string, lane: Lane): void {
-    if (lane.busy || lane.awaiting !== undefined) return;
+    if (lane.busy) return;
+    if (this.cancelled) {
+      // Stopping: the rest of the key goes back, in order, when the channel closes.
+      this.parkLane(key, lane);
+      return;
+    }
     const msg = lane.queue.shift();
     if (!msg) {
       this.lanes.delete(key);
@@ -180,12 +190,12 @@ export class RabbitMqConsumer implements Consumer {
     }
     lane.busy = true;
     const d = decodeMessage(msg);
-    // Quorum queues count returned deliveries (crash, nack-requeue) in x-delivery-count.
+    // Quorum queues count returned deliveries (a consumer died) in x-delivery-count.
     const attempt = d.attemptHeader + d.deliveryCount;
     const wait = d.deliverAt === undefined ? 0 : d.deliverAt - this.ctx.now();
     if (wait > 0) {
       // A scheduled keyed message is held here, unacked, so later messages of its key wait behind it.
-      this.later(wait, () => void this.run(msg, d, attempt, { key, lane }));
+      this.later(wait, () => this.rerunKeyed(msg, d, attempt, { key, lane }));
     } else {
       void this.run(msg, d, attempt, { key, lane });
     }
@@ -244,14 +254,29 @@ export class RabbitMqConsumer implements Consumer {
     };
     try {
       await this.handler(delivery);
-      if (!settled) await settle({ kind: 'ack' });
     } catch {
-      // A handler that throws without settling: deliver again at once (the bus settles explicitly).
-      if (!settled) await settle({ kind: 'retry', delayMs: 0 }).catch(() => {});
+      // Same as returning without settling (the bus always settles; this is the transport-level rule).
     } finally {
       this.releaseSlot();
     }
-    await settled?.catch(() => {});
+    if (!settled) {
+      // Returned (or threw) without settling: the lease is no longer renewed
+      // and lapses after leaseMs; then the message goes back to the queue and is
+      // delivered again with attempt + 1 (a settle after that is refused).
+      this.later(this.leaseMs, () => {
+        if (settled) return;
+        settled = Promise.reject(closedError(`delivery ${d.id} (its lease lapsed)`));
+        settled.catch(() => {});
+        if (keyed) {
+          this.rerunKeyed(msg, d, attempt + 1, keyed);
+        } else {
+          // Back at the head of the classic queue, flagged redelivered: onMain re-publishes it with attempt + 1.
+          this.nack(msg);
+        }
+      });
+      return;
+    }
+    await settled.catch(() => {});
   }
 
   private async settleMain(msg: Message, d: DecodedMessage, attempt: number, s: Settlement): Promise<void> {
@@ -270,22 +295,18 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private async settleKeyed(
-    msg: Message,
+    msg: ConsumeMessage,
     d: DecodedMessage,
     attempt: number,
     s: Settlement,
     { key, lane }: { key: string; lane: Lane },
   ): Promise<void> {
     if (s.kind === 'retry') {
-      // Keep the message (unacked, at the head of its key) for the delay, then
-      // nack it back to the head of its quorum queue: the broker counts the
-      // attempt and later messages of the key wait until it succeeds.
-      this.later(s.delayMs, () => {
-        lane.awaiting = d.id;
-        lane.busy = false;
-        this.nack(msg);
-        if (this.cancelled) this.returnLane(key, lane);
-      });
+      // Keep the message unacked at the head of its key for the delay, then run
+      // it again here: later messages of the key wait, other keys go on. (A
+      // nack would requeue it behind messages the queue has not handed out
+      // yet, breaking the key's order.)
+      this.later(s.delayMs, () => this.rerunKeyed(msg, d, attempt + 1, { key, lane }));
       return;
     }
     try {
@@ -371,8 +392,34 @@ export class RabbitMqConsumer implements Consumer {
 
   // ---- bookkeeping -------------------------------------------------------------------------------
 
-  private returnLane(key: string, lane: Lane): void {
-    for (const m of lane.queue.splice(0)) this.nack(m);
+  /**
+   * Runs a keyed message again (after a retry delay, a lapsed lease or its
+   * `deliverAt`), unless the consumer is stopping: then it and the rest of
+   * its key are parked.
+   */
+  private rerunKeyed(
+    msg: ConsumeMessage,
+    d: DecodedMessage,
+    attempt: number,
+    keyed: { key: string; lane: Lane },
+  ): void {
+    if (this.cancelled) {
+      this.untrack(msg);
+      keyed.lane.busy = false;
+      this.parkLane(keyed.key, keyed.lane);
+      return;
+    }
+    void this.run(msg, d, attempt, keyed);
+  }
+
+  /**
+   * Leaves a key's buffered messages unacked for the broker to take back when
+   * the channel closes: it returns a consumer's unacked messages in delivery
+   * order, ahead of the rest of the queue, so the key keeps its order on the
+   * next member. They no longer count as in flight here.
+   */
+  private parkLane(key: string, lane: Lane): void {
+    for (const m of lane.queue.splice(0)) this.untrack(m);
     this.lanes.delete(key);
   }
 

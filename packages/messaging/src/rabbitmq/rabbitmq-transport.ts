@@ -1,4 +1,5 @@
 import { SluiceError } from '@sluice/errors';
+import { assertName, assertPublishable, closedError } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 import type {
   ConsumeOptions,
@@ -11,12 +12,12 @@ import type {
   TransportCapabilities,
 } from '../transport.js';
 import { encodeOptions, toBuffer } from './amqp-message.js';
-import { AmqpSession, closedError, unavailable } from './amqp-session.js';
+import { AmqpSession, unavailable } from './amqp-session.js';
 import { RabbitMqConsumer } from './rabbitmq-consumer.js';
 import { RabbitMqDeadLetters } from './rabbitmq-dead-letters.js';
 import { deleteTopology, RabbitMqTopology } from './rabbitmq-topology.js';
 import {
-  assertName,
+  assertPrefix,
   MAIN_ROUTING_KEY,
   partitionOf,
   partitionRoutingKey,
@@ -60,6 +61,12 @@ export interface RabbitMqTransportOptions {
    * (30 min by default). Default 900 000 (15 min).
    */
   readonly maxKeyedHoldMs?: number;
+  /**
+   * Messages each member may buffer per ordering partition, so that a key held
+   * back by a retry does not stall the other keys of its partition; handlers
+   * still run at most `prefetch` at a time. Default 64.
+   */
+  readonly keyedBuffer?: number;
   /** Wall clock, epoch ms (due times cross processes). Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -125,8 +132,9 @@ function parseUrl(options: RabbitMqTransportOptions) {
   const heartbeat = intOption('heartbeatSeconds', options.heartbeatSeconds ?? 5, 1, 600);
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(heartbeat));
   const maxKeyedHoldMs = intOption('maxKeyedHoldMs', options.maxKeyedHoldMs ?? 900_000, 0, 2 ** 31 - 1);
-  assertName('prefix', prefix);
-  return { amqpUrl: url.toString(), prefix, partitions, maxMessageBytes, maxKeyedHoldMs };
+  const keyedBuffer = intOption('keyedBuffer', options.keyedBuffer ?? 64, 1, 65_535);
+  assertPrefix(prefix);
+  return { amqpUrl: url.toString(), prefix, partitions, maxMessageBytes, maxKeyedHoldMs, keyedBuffer };
 }
 
 /**
@@ -182,10 +190,9 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
 
     async publish(topic: string, messages: readonly OutgoingMessage[]) {
       ensureOpen();
-      assertName('topic', topic);
       const publishedAt = now();
+      assertPublishable(topic, messages, capabilities, publishedAt);
       validateOutgoing(messages, {
-        maxMessageBytes: config.maxMessageBytes,
         maxKeyedHoldMs: config.maxKeyedHoldMs,
         now: publishedAt,
       });
@@ -252,6 +259,7 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
           group,
           now,
           maxKeyedHoldMs: config.maxKeyedHoldMs,
+          keyedBuffer: config.keyedBuffer,
           onInFlight: (delta) => inFlight.set(key, (inFlight.get(key) ?? 0) + delta),
           onStopped: (c) => consumers.delete(c),
         },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SluiceError } from '@sluice/errors';
 import { MessagingReasons } from '../reasons.js';
 import type { Priority } from '../transport.js';
@@ -15,6 +16,10 @@ import type { Priority } from '../transport.js';
  * | dead letters | `<prefix>~<topic>~<group>~dlq` | classic |
  * | delay level | `<prefix>~delay~<ms>` (exchange + queue) | quorum, queue TTL, DLX → default exchange |
  * | group catalog | `<prefix>~groups` | classic |
+ *
+ * AMQP names are at most 255 bytes: a longer name keeps its prefix and suffix
+ * and replaces the topic/group part with a SHA-256 digest (the catalog keeps
+ * the real names).
  */
 export interface TopologyNames {
   readonly prefix: string;
@@ -26,30 +31,39 @@ export interface TopologyNames {
   catalogQueue(): string;
 }
 
-/** Allowed characters of a prefix, topic or group name (AMQP names are at most 255 bytes; these stay well under). */
-const NAME = /^[A-Za-z0-9._:-]{1,80}$/;
+/** Allowed name prefixes: short, so that prefix + topic + group usually fit AMQP's 255 bytes. */
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$/;
 
-/** Throws `invalid_argument` (`MESSAGING_INVALID_MESSAGE`) unless `value` is a usable name part. */
-export function assertName(field: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !NAME.test(value)) {
+/** Throws `invalid_argument` (`MESSAGING_INVALID_URL`) unless `prefix` is usable. */
+export function assertPrefix(prefix: unknown): asserts prefix is string {
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
     throw new SluiceError({
       code: 'invalid_argument',
-      reason: MessagingReasons.INVALID_MESSAGE,
-      message: `${field} must be 1-80 characters of A-Z a-z 0-9 . _ : - (got ${JSON.stringify(value)})`,
-      details: { violations: [{ field, message: 'must match [A-Za-z0-9._:-]{1,80}' }] },
+      reason: MessagingReasons.INVALID_URL,
+      message: `RabbitMQ name prefix must be 1-40 of A-Z a-z 0-9 . _ : -, starting with a letter or digit (got ${JSON.stringify(prefix)})`,
+      details: {
+        violations: [{ field: 'prefix', message: 'must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$' }],
+      },
     });
   }
 }
 
+/** `<prefix>~<middle><suffix>`, with `middle` replaced by its digest when the whole would pass 255 bytes. */
+function fit(prefix: string, middle: string, suffix = ''): string {
+  const name = `${prefix}~${middle}${suffix}`;
+  if (Buffer.byteLength(name) <= 255) return name;
+  return `${prefix}~#${createHash('sha256').update(middle).digest('hex')}${suffix}`;
+}
+
 /** Builds the naming scheme for one prefix (validated). */
 export function topologyNames(prefix: string): TopologyNames {
-  assertName('prefix', prefix);
+  assertPrefix(prefix);
   return {
     prefix,
-    exchange: (topic) => `${prefix}~${topic}`,
-    groupQueue: (topic, group) => `${prefix}~${topic}~${group}`,
-    partitionQueue: (topic, group, partition) => `${prefix}~${topic}~${group}~p${partition}`,
-    deadLetterQueue: (topic, group) => `${prefix}~${topic}~${group}~dlq`,
+    exchange: (topic) => fit(prefix, topic),
+    groupQueue: (topic, group) => fit(prefix, `${topic}~${group}`),
+    partitionQueue: (topic, group, partition) => fit(prefix, `${topic}~${group}`, `~p${partition}`),
+    deadLetterQueue: (topic, group) => fit(prefix, `${topic}~${group}`, '~dlq'),
     delayLevel: (ms) => `${prefix}~delay~${ms}`,
     catalogQueue: () => `${prefix}~groups`,
   };
