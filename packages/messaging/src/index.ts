@@ -12,6 +12,8 @@ export {
   messagingError,
   NAME_PATTERN,
 } from './message-validation.js';
+// Types only: the RabbitMQ module (and amqplib) loads when createTransport('amqp://…') is called.
+export type { RabbitMqTransport, RabbitMqTransportOptions } from './rabbitmq/rabbitmq-transport.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export type {

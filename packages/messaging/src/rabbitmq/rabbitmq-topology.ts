@@ -42,6 +42,11 @@ export class RabbitMqTopology {
     });
   }
 
+  /** Forgets that a topic's exchange was declared (after a publish failed: it may have been deleted). */
+  forgetExchange(topic: string): void {
+    this.exchanges.delete(topic);
+  }
+
   /**
    * Declares a group: its classic priority queue (un-keyed messages), one
    * quorum single-active-consumer queue per ordering partition, its DLQ, the

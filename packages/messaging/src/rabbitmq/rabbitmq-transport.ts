@@ -230,7 +230,13 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
           }),
         );
       }
-      await Promise.all(confirms);
+      try {
+        await Promise.all(confirms);
+      } catch (err) {
+        // A publish to a deleted exchange closes the channel: declare it again next time.
+        topology.forgetExchange(topic);
+        throw err;
+      }
     },
 
     async consume(
@@ -317,10 +323,25 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
 /** Wraps the DLQ store so that it refuses work after close. */
 function guardStore(store: DeadLetterStore, ensureOpen: () => void): DeadLetterStore {
   return {
-    list: async (f) => (ensureOpen(), store.list(f)),
-    get: async (t, g, id) => (ensureOpen(), store.get(t, g, id)),
-    count: async (f) => (ensureOpen(), store.count(f)),
-    replay: async (f) => (ensureOpen(), store.replay(f)),
-    purge: async (f) => (ensureOpen(), store.purge(f)),
+    async list(f) {
+      ensureOpen();
+      return store.list(f);
+    },
+    async get(t, g, id) {
+      ensureOpen();
+      return store.get(t, g, id);
+    },
+    async count(f) {
+      ensureOpen();
+      return store.count(f);
+    },
+    async replay(f) {
+      ensureOpen();
+      return store.replay(f);
+    },
+    async purge(f) {
+      ensureOpen();
+      return store.purge(f);
+    },
   };
 }
