@@ -1,6 +1,7 @@
 /**
- * Child process of the crash tests: consumes one group and never settles,
- * printing `got <id> <attempt>` per delivery, until the parent SIGKILLs it.
+ * Child process of the RabbitMQ crash tests: consumes one group and never
+ * settles, printing `{"id":…,"attempt":…}` per delivery (and `{"ready":true}`
+ * once consuming), until the parent SIGKILLs it.
  * argv: url prefix topic group
  */
 import { createRabbitMqTransport } from './rabbitmq-transport.js';
@@ -11,9 +12,9 @@ await transport.consume(
   topic,
   group,
   async (d) => {
-    process.stdout.write(`got ${d.id} ${d.attempt}\n`);
+    process.stdout.write(`${JSON.stringify({ id: d.id, attempt: d.attempt })}\n`);
     await new Promise(() => {}); // mid-message forever
   },
   { prefetch: 1 },
 );
-process.stdout.write('ready\n');
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -110,6 +110,10 @@ export class RabbitMqConsumer implements Consumer {
         noAck: false,
       });
       consumer.tags.push(main.consumerTag);
+      // Partition consumers may buffer more than `prefetch` (handlers stay
+      // limited to `prefetch`): a key held back by a retry must not keep the
+      // other keys of its partition from reaching this member.
+      await channel.prefetch(Math.max(prefetch, ctx.keyedBuffer), false);
       for (let i = 0; i < ctx.topology.partitions; i++) {
         const q = names.partitionQueue(ctx.topic, ctx.group, i);
         const tag = await channel.consume(q, (m) => m && consumer.onPartition(m), { noAck: false });
@@ -129,10 +133,12 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private async doStop(timeoutMs: number): Promise<void> {
-    if (!this.dead) {
-      for (const tag of this.tags) await this.channel.cancel(tag).catch(() => {});
-    }
+    // From now on keyed messages are parked, not started (deliveries may still
+    // arrive until the broker confirms the cancels).
     this.cancelled = true;
+    if (!this.dead) {
+      await Promise.all(this.tags.map((tag) => this.channel.cancel(tag).catch(() => {})));
+    }
     // Keys with nothing running: their buffered messages go back in order.
     for (const [key, lane] of this.lanes) if (!lane.busy) this.parkLane(key, lane);
     await this.waitIdle(timeoutMs);
