@@ -1,3 +1,4 @@
+import type { EmbeddedTransportOptions } from './embedded/embedded-transport.js';
 import { messagingError } from './message-validation.js';
 import { MessagingReasons } from './reasons.js';
 import type { Transport } from './transport.js';
@@ -11,7 +12,7 @@ export type TransportKind = 'embedded' | 'postgres' | 'nats' | 'rabbitmq';
  */
 export interface CreateTransportOptions {
   /** Options of the embedded (SQLite) transport, for `sqlite:` / `embedded:` URLs. */
-  readonly embedded?: Readonly<Record<string, unknown>>;
+  readonly embedded?: Partial<Omit<EmbeddedTransportOptions, 'path'>>;
   /** Options of the PostgreSQL transport, for `postgres://` / `postgresql://` URLs. */
   readonly postgres?: Readonly<Record<string, unknown>>;
   /** Options of the NATS JetStream transport, for `nats://` URLs. */
@@ -89,6 +90,38 @@ export function parseEmbeddedUrl(url: string): { path: string; params: URLSearch
   return { path: decodeURIComponent(path), params };
 }
 
+/** Embedded options given as URL query parameters (`?synchronous=full&maxMessageBytes=…&doorbell=false`). */
+function embeddedParams(
+  url: string,
+  params: URLSearchParams,
+): Partial<Omit<EmbeddedTransportOptions, 'path'>> {
+  const out: { -readonly [K in keyof EmbeddedTransportOptions]?: EmbeddedTransportOptions[K] } = {};
+  for (const [key, value] of params) {
+    const n = Number(value);
+    switch (key) {
+      case 'synchronous':
+        if (value !== 'normal' && value !== 'full')
+          throw invalidUrl(url, 'synchronous must be normal or full');
+        out.synchronous = value;
+        break;
+      case 'doorbell':
+        if (value !== 'true' && value !== 'false') throw invalidUrl(url, 'doorbell must be true or false');
+        out.doorbell = value === 'true';
+        break;
+      case 'busyTimeoutMs':
+      case 'maxMessageBytes':
+      case 'minPollMs':
+      case 'maxPollMs':
+        if (!Number.isInteger(n) || n < 1) throw invalidUrl(url, `${key} must be a positive integer`);
+        out[key] = n;
+        break;
+      default:
+        throw invalidUrl(url, `unknown parameter ${key}`);
+    }
+  }
+  return out;
+}
+
 function embeddedPath(url: string): string {
   return parseEmbeddedUrl(url).path;
 }
@@ -109,9 +142,12 @@ function embeddedPath(url: string): string {
 export async function createTransport(url: string, options: CreateTransportOptions = {}): Promise<Transport> {
   const kind = transportKindOf(url);
   switch (kind) {
-    // --- embedded: replaced when src/embedded/ lands -------------------------
-    case 'embedded':
-      return notYet(kind, options.embedded);
+    // --- embedded ------------------------------------------------------------
+    case 'embedded': {
+      const { createEmbeddedTransport } = await import('./embedded/embedded-transport.js');
+      const { path, params } = parseEmbeddedUrl(url);
+      return createEmbeddedTransport({ ...embeddedParams(url, params), ...options.embedded, path });
+    }
     // --- postgres: the PostgreSQL helper replaces this case ------------------
     case 'postgres':
       return notYet(kind, options.postgres);

@@ -3,6 +3,22 @@
  * SQLite (embedded), PostgreSQL, NATS JetStream and RabbitMQ.
  */
 
+export type {
+  Bus,
+  BusOptions,
+  DeadLetterEvent,
+  EventHandler,
+  MessageContext,
+  PublishEntry,
+  PublishOptions,
+  RetryEvent,
+  SubscribeOptions,
+  Subscription,
+  WorkOptions,
+} from './bus/bus.js';
+export { createBus } from './bus/bus.js';
+export type { RetryDecision } from './bus/retry-decision.js';
+export { decideRetry } from './bus/retry-decision.js';
 export type { CreateTransportOptions, TransportKind } from './create-transport.js';
 export { createTransport, parseEmbeddedUrl, transportKindOf } from './create-transport.js';
 export {
