@@ -47,28 +47,28 @@ type Settlement =
  * other keys proceed. At most `prefetch` handlers run at once.
  */
 export class RabbitMqConsumer implements Consumer {
-  private readonly tags: string[] = [];
+  /** The live channel; undefined while re-subscribing after a lost connection. */
+  private channel: Channel | undefined;
+  private tags: string[] = [];
   private readonly unsettled = new Set<Message>();
+  /** The channel each unsettled message came on: acks must go to it, and only while it lives. */
+  private readonly owner = new WeakMap<Message, Channel>();
   private readonly lanes = new Map<string, Lane>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly slotWaiters: Array<() => void> = [];
   private running = 0;
   private cancelled = false;
-  private dead = false;
   private stopping: Promise<void> | undefined;
   private readonly mainQueue: string;
 
   private constructor(
     private readonly ctx: ConsumerContext,
-    private readonly channel: Channel,
     private readonly handler: (delivery: Delivery) => Promise<void>,
     private readonly prefetch: number,
     private readonly leaseMs: number,
   ) {
     this.mainQueue = ctx.topology.names.groupQueue(ctx.topic, ctx.group);
-    channel.on('error', () => {});
-    channel.on('close', () => this.onChannelClosed());
   }
 
   /** Opens the channel, sets the prefetch and starts consuming every queue of the group. */
@@ -95,35 +95,65 @@ export class RabbitMqConsumer implements Consumer {
         details: { violations: [{ field: 'leaseMs', message: 'must be a positive integer of ms' }] },
       });
     }
-    let channel: Channel;
-    try {
-      channel = await ctx.session.consumer.createChannel();
-    } catch (err) {
+    const consumer = new RabbitMqConsumer(ctx, handler, prefetch, leaseMs);
+    await consumer.subscribe();
+    return consumer;
+  }
+
+  /**
+   * Opens a channel and consumes the group queue (qos `prefetch`) and every
+   * ordering partition (qos `max(prefetch, keyedBuffer)`).
+   */
+  private async subscribe(): Promise<void> {
+    const channel = await this.ctx.session.consumerChannel().catch((err) => {
       throw unavailable('open consumer channel', err);
-    }
-    const consumer = new RabbitMqConsumer(ctx, channel, handler, prefetch, leaseMs);
+    });
+    channel.on('error', () => {});
+    channel.on('close', () => this.onChannelClosed(channel));
+    // Live from the first basic.consume on: deliveries (and their acks) start before the last one returns.
+    this.channel = channel;
+    this.tags = [];
+    const tags = this.tags;
     try {
       // Per-consumer (not global) qos: quorum queues refuse a channel-wide limit.
-      await channel.prefetch(prefetch, false);
-      const names = ctx.topology.names;
-      const main = await channel.consume(consumer.mainQueue, (m) => m && consumer.onMain(m), {
+      await channel.prefetch(this.prefetch, false);
+      const main = await channel.consume(this.mainQueue, (m) => m && this.onMain(m, channel), {
         noAck: false,
       });
-      consumer.tags.push(main.consumerTag);
+      tags.push(main.consumerTag);
       // Partition consumers may buffer more than `prefetch` (handlers stay
       // limited to `prefetch`): a key held back by a retry must not keep the
       // other keys of its partition from reaching this member.
-      await channel.prefetch(Math.max(prefetch, ctx.keyedBuffer), false);
-      for (let i = 0; i < ctx.topology.partitions; i++) {
-        const q = names.partitionQueue(ctx.topic, ctx.group, i);
-        const tag = await channel.consume(q, (m) => m && consumer.onPartition(m), { noAck: false });
-        consumer.tags.push(tag.consumerTag);
+      await channel.prefetch(Math.max(this.prefetch, this.ctx.keyedBuffer), false);
+      const names = this.ctx.topology.names;
+      for (let i = 0; i < this.ctx.topology.partitions; i++) {
+        const q = names.partitionQueue(this.ctx.topic, this.ctx.group, i);
+        const tag = await channel.consume(q, (m) => m && this.onPartition(m, channel), { noAck: false });
+        tags.push(tag.consumerTag);
       }
     } catch (err) {
+      // Closing it returns anything it already received; a later subscribe starts clean.
+      this.channel = undefined;
+      this.forgetAll();
       await channel.close().catch(() => {});
       throw unavailable('start consumer', err);
     }
-    return consumer;
+  }
+
+  /**
+   * After the connection was lost (amqplib reconnects it): consume again, with
+   * a backoff from 100 ms to 5 s, until it works or the consumer stops.
+   */
+  private async resubscribe(): Promise<void> {
+    for (let delay = 100; !this.cancelled && !this.ctx.session.isClosed; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.subscribe();
+        if (this.cancelled) await this.channel?.close().catch(() => {});
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /** Stops fetching (basic.cancel), lets received deliveries finish (up to `timeoutMs`), then closes the channel. */
@@ -136,8 +166,9 @@ export class RabbitMqConsumer implements Consumer {
     // From now on keyed messages are parked, not started (deliveries may still
     // arrive until the broker confirms the cancels).
     this.cancelled = true;
-    if (!this.dead) {
-      await Promise.all(this.tags.map((tag) => this.channel.cancel(tag).catch(() => {})));
+    const channel = this.channel;
+    if (channel) {
+      await Promise.all(this.tags.map((tag) => channel.cancel(tag).catch(() => {})));
     }
     // Keys with nothing running: their buffered messages go back in order.
     for (const [key, lane] of this.lanes) if (!lane.busy) this.parkLane(key, lane);
@@ -145,15 +176,15 @@ export class RabbitMqConsumer implements Consumer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     // Whatever is still unacknowledged goes back to the queue when the channel closes.
-    await this.channel.close().catch(() => {});
+    await channel?.close().catch(() => {});
     this.forgetAll();
     this.ctx.onStopped(this);
   }
 
   // ---- receiving -------------------------------------------------------------------------------
 
-  private onMain(msg: ConsumeMessage): void {
-    this.track(msg);
+  private onMain(msg: ConsumeMessage, channel: Channel): void {
+    this.track(msg, channel);
     const d = decodeMessage(msg);
     if (msg.fields.redelivered) {
       // A classic queue only says "delivered before" — it keeps no count. So a
@@ -169,8 +200,8 @@ export class RabbitMqConsumer implements Consumer {
     void this.run(msg, d, d.attemptHeader, undefined);
   }
 
-  private onPartition(msg: ConsumeMessage): void {
-    this.track(msg);
+  private onPartition(msg: ConsumeMessage, channel: Channel): void {
+    this.track(msg, channel);
     const key = String(msg.properties.headers?.[SluiceHeader.KEY] ?? '');
     let lane = this.lanes.get(key);
     if (!lane) {
@@ -430,9 +461,12 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private ackOrThrow(msg: Message): void {
-    if (this.dead) throw unavailable('ack', new Error('consumer channel closed; the broker will redeliver'));
+    const channel = this.owner.get(msg);
+    if (!channel || channel !== this.channel) {
+      throw unavailable('ack', new Error('the consumer channel was lost; the broker redelivers the message'));
+    }
     try {
-      this.channel.ack(msg);
+      channel.ack(msg);
     } catch (err) {
       throw unavailable('ack', err);
     }
@@ -440,9 +474,10 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private nack(msg: Message): void {
-    if (!this.dead) {
+    const channel = this.owner.get(msg);
+    if (channel && channel === this.channel) {
       try {
-        this.channel.nack(msg, false, true);
+        channel.nack(msg, false, true);
       } catch {
         // The channel is gone: the broker returns the message anyway.
       }
@@ -458,7 +493,8 @@ export class RabbitMqConsumer implements Consumer {
     this.timers.add(t);
   }
 
-  private track(msg: Message): void {
+  private track(msg: Message, channel: Channel): void {
+    this.owner.set(msg, channel);
     this.unsettled.add(msg);
     this.ctx.onInFlight(1);
   }
@@ -475,7 +511,7 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private waitIdle(timeoutMs: number): Promise<void> {
-    if (this.unsettled.size === 0 || this.dead) return Promise.resolve();
+    if (this.unsettled.size === 0 || !this.channel) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
       this.idleWaiters.push(() => {
@@ -499,15 +535,17 @@ export class RabbitMqConsumer implements Consumer {
     else this.running--;
   }
 
-  private onChannelClosed(): void {
+  private onChannelClosed(channel: Channel): void {
+    if (channel !== this.channel) return;
     // Closed by stop(), or lost with its connection: either way the broker has
-    // taken back every unacked delivery.
-    this.dead = true;
+    // taken back every unacked delivery (handlers still running will find
+    // their settle refused as unavailable; the message comes again).
+    this.channel = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.forgetAll();
     for (const w of this.idleWaiters.splice(0)) w();
-    if (!this.stopping) this.stopping = Promise.resolve().then(() => this.ctx.onStopped(this));
+    if (!this.cancelled) void this.resubscribe();
   }
 }
 

@@ -67,6 +67,13 @@ export interface RabbitMqTransportOptions {
    * still run at most `prefetch` at a time. Default 64.
    */
   readonly keyedBuffer?: number;
+  /**
+   * How long an operation waits for the connection to come back after it was
+   * lost, in ms, before failing `MESSAGING_TRANSPORT_UNAVAILABLE`. The
+   * transport reconnects by itself (100 ms doubling to 5 s) and consumers
+   * resume. Default 10 000.
+   */
+  readonly connectWaitMs?: number;
   /** Wall clock, epoch ms (due times cross processes). Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -132,9 +139,18 @@ function parseUrl(options: RabbitMqTransportOptions) {
   const heartbeat = intOption('heartbeatSeconds', options.heartbeatSeconds ?? 5, 1, 600);
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(heartbeat));
   const maxKeyedHoldMs = intOption('maxKeyedHoldMs', options.maxKeyedHoldMs ?? 900_000, 0, 2 ** 31 - 1);
+  const connectWaitMs = intOption('connectWaitMs', options.connectWaitMs ?? 10_000, 1, 2 ** 31 - 1);
   const keyedBuffer = intOption('keyedBuffer', options.keyedBuffer ?? 64, 1, 65_535);
   assertPrefix(prefix);
-  return { amqpUrl: url.toString(), prefix, partitions, maxMessageBytes, maxKeyedHoldMs, keyedBuffer };
+  return {
+    amqpUrl: url.toString(),
+    prefix,
+    partitions,
+    maxMessageBytes,
+    maxKeyedHoldMs,
+    keyedBuffer,
+    connectWaitMs,
+  };
 }
 
 /**
@@ -155,7 +171,7 @@ function parseUrl(options: RabbitMqTransportOptions) {
 export async function createRabbitMqTransport(options: RabbitMqTransportOptions): Promise<RabbitMqTransport> {
   const config = parseUrl(options);
   const now = options.now ?? Date.now;
-  const session = await AmqpSession.open(config.amqpUrl);
+  const session = await AmqpSession.open(config.amqpUrl, { connectWaitMs: config.connectWaitMs });
   const names = topologyNames(config.prefix);
   const topology = new RabbitMqTopology(session, names, config.partitions);
   const deadLetters = new RabbitMqDeadLetters(session, topology, now);
@@ -199,17 +215,14 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
       if (messages.length === 0) return;
       await topology.ensureExchange(topic);
       const exchange = names.exchange(topic);
-      const channel = await session.confirmChannel().catch((err) => {
-        throw unavailable('open channel', err);
-      });
-      // Publish the whole batch, then wait for every confirm (pipelined, not one round trip each).
-      const confirms: Promise<void>[] = [];
-      for (const m of messages) {
-        const routingKey =
+      const items = messages.map((m) => ({
+        exchange,
+        routingKey:
           m.orderingKey === undefined
             ? MAIN_ROUTING_KEY
-            : partitionRoutingKey(partitionOf(m.orderingKey, config.partitions));
-        const publishOptions = encodeOptions({
+            : partitionRoutingKey(partitionOf(m.orderingKey, config.partitions)),
+        content: toBuffer(m.body),
+        options: encodeOptions({
           id: m.id,
           headers: m.headers ?? {},
           priority: m.priority ?? 'normal',
@@ -217,21 +230,10 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
           publishedAt,
           deliverAt: m.deliverAt?.getTime(),
           attempt: 1,
-        });
-        confirms.push(
-          new Promise<void>((resolve, reject) => {
-            try {
-              channel.publish(exchange, routingKey, toBuffer(m.body), publishOptions, (err) =>
-                err ? reject(unavailable('publish (broker nack)', err)) : resolve(),
-              );
-            } catch (err) {
-              reject(unavailable('publish', err));
-            }
-          }),
-        );
-      }
+        }),
+      }));
       try {
-        await Promise.all(confirms);
+        await session.publishMany(items);
       } catch (err) {
         // A publish to a deleted exchange closes the channel: declare it again next time.
         topology.forgetExchange(topic);
