@@ -117,9 +117,13 @@ export class RabbitMqConsumer implements Consumer {
     try {
       // Per-consumer (not global) qos: quorum queues refuse a channel-wide limit.
       await channel.prefetch(this.prefetch, false);
-      const main = await channel.consume(this.mainQueue, (m) => m && this.onMain(m, channel), {
-        noAck: false,
-      });
+      const main = await channel.consume(
+        this.mainQueue,
+        (m) => (m ? this.onMain(m, channel) : this.onCancelled(channel)),
+        {
+          noAck: false,
+        },
+      );
       tags.push(main.consumerTag);
       // Partition consumers may buffer more than `prefetch` (handlers stay
       // limited to `prefetch`): a key held back by a retry must not keep the
@@ -128,7 +132,13 @@ export class RabbitMqConsumer implements Consumer {
       const names = this.ctx.topology.names;
       for (let i = 0; i < this.ctx.topology.partitions; i++) {
         const q = names.partitionQueue(this.ctx.topic, this.ctx.group, i);
-        const tag = await channel.consume(q, (m) => m && this.onPartition(m, channel), { noAck: false });
+        const tag = await channel.consume(
+          q,
+          (m) => (m ? this.onPartition(m, channel) : this.onCancelled(channel)),
+          {
+            noAck: false,
+          },
+        );
         tags.push(tag.consumerTag);
       }
     } catch (err) {
@@ -533,6 +543,11 @@ export class RabbitMqConsumer implements Consumer {
     const next = this.slotWaiters.shift();
     if (next) next();
     else this.running--;
+  }
+
+  /** The broker cancelled a consumer (its queue was deleted): start over on a new channel. */
+  private onCancelled(channel: Channel): void {
+    if (!this.cancelled && channel === this.channel) void channel.close().catch(() => {});
   }
 
   private onChannelClosed(channel: Channel): void {

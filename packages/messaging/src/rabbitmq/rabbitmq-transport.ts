@@ -12,7 +12,7 @@ import type {
   TransportCapabilities,
 } from '../transport.js';
 import { encodeOptions, toBuffer } from './amqp-message.js';
-import { AmqpSession, unavailable } from './amqp-session.js';
+import { AmqpSession } from './amqp-session.js';
 import { RabbitMqConsumer } from './rabbitmq-consumer.js';
 import { RabbitMqDeadLetters } from './rabbitmq-dead-letters.js';
 import { deleteTopology, RabbitMqTopology } from './rabbitmq-topology.js';
