@@ -35,8 +35,11 @@ describe('bus tracing', () => {
       registry: createShopEventRegistry(),
       tracer,
     });
-    const got: Array<{ event: EventEnvelope; headers: Readonly<Record<string, string>>; active: string | undefined }> =
-      [];
+    const got: Array<{
+      event: EventEnvelope;
+      headers: Readonly<Record<string, string>>;
+      active: string | undefined;
+    }> = [];
     await bus.subscribe('notification.sent', { group: 'audit' }, async (event, ctx) => {
       got.push({ event, headers: ctx.headers, active: trace.getActiveSpan()?.spanContext().spanId });
     });
