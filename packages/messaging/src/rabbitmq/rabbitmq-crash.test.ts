@@ -14,7 +14,7 @@ interface Child {
 }
 
 /** Starts crash-consumer.test-support.ts in a real Node process. */
-function startChild(prefix: string, topic: string, group: string): Child {
+function startChild(prefix: string, topic: string, group: string, url = RABBIT_URL): Child {
   const proc = spawn(
     process.execPath,
     [
@@ -22,7 +22,7 @@ function startChild(prefix: string, topic: string, group: string): Child {
       '--import',
       'tsx',
       path.join(here, 'crash-consumer.test-support.ts'),
-      RABBIT_URL,
+      url,
       prefix,
       topic,
       group,
@@ -108,4 +108,24 @@ describe('RabbitMQ transport crash semantics', () => {
     expect(got[0]?.attempt).toBe(2);
     expect(got.every((d) => d.orderingKey === 'order-42')).toBe(true);
   });
+
+  it('takes the messages of a frozen (SIGSTOPped) consumer back after its heartbeats stop', async () => {
+    const t = await harness.create();
+    await t.declareGroup('frozen', 'g');
+    await t.publish('frozen', [{ id: 'f-1', body: enc('f') }]);
+    // A 2 s heartbeat: the broker drops the silent connection after about two missed beats.
+    const child = startChild(harness.prefix, 'frozen', 'g', `${RABBIT_URL}?heartbeat=2`);
+    await waitFor(() => child.lines.some((l) => l.id === 'f-1'), 'the child to take f-1', 30_000);
+    child.proc.kill('SIGSTOP');
+    const got: Delivery[] = [];
+    await t.consume('frozen', 'g', async (d) => {
+      got.push(d);
+      await d.ack();
+    });
+    // Bounded, generous wait: the heartbeat timeout is seconds, not minutes.
+    await waitFor(() => got.length === 1, 'f-1 to come back from the frozen child', 40_000);
+    expect(got[0]?.id).toBe('f-1');
+    expect(got[0]?.attempt).toBe(2);
+    child.proc.kill('SIGKILL');
+  }, 60_000);
 });
