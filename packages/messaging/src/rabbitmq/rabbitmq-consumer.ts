@@ -232,7 +232,7 @@ export class RabbitMqConsumer implements Consumer {
     }
     const msg = lane.queue.shift();
     if (!msg) {
-      this.lanes.delete(key);
+      if (this.lanes.get(key) === lane) this.lanes.delete(key);
       return;
     }
     lane.busy = true;
@@ -331,13 +331,19 @@ export class RabbitMqConsumer implements Consumer {
       this.ackOrThrow(msg);
       return;
     }
-    if (s.kind === 'retry') {
-      const dueAt = s.delayMs > 0 ? this.ctx.now() + s.delayMs : undefined;
-      await this.republish(d, attempt + 1, dueAt, this.mainQueue);
-      this.ackOrThrow(msg);
-      return;
+    try {
+      if (s.kind === 'retry') {
+        const dueAt = s.delayMs > 0 ? this.ctx.now() + s.delayMs : undefined;
+        await this.republish(d, attempt + 1, dueAt, this.mainQueue);
+      } else {
+        await this.sendToDeadLetters(d, attempt, s.failure);
+      }
+    } catch (err) {
+      // The copy was not confirmed: keep the original, hand it back after a
+      // pause (it comes again with attempt + 1), and tell the caller.
+      this.later(1000, () => this.nack(msg));
+      throw err;
     }
-    await this.sendToDeadLetters(d, attempt, s.failure);
     this.ackOrThrow(msg);
   }
 
@@ -356,8 +362,16 @@ export class RabbitMqConsumer implements Consumer {
       this.later(s.delayMs, () => this.rerunKeyed(msg, d, attempt + 1, { key, lane }));
       return;
     }
+    if (s.kind === 'dead') {
+      try {
+        await this.sendToDeadLetters(d, attempt, s.failure);
+      } catch (err) {
+        // Not in the DLQ: it stays at the head of its key and runs again after a pause.
+        this.later(1000, () => this.rerunKeyed(msg, d, attempt + 1, { key, lane }));
+        throw err;
+      }
+    }
     try {
-      if (s.kind === 'dead') await this.sendToDeadLetters(d, attempt, s.failure);
       this.ackOrThrow(msg);
     } finally {
       lane.busy = false;
@@ -467,7 +481,7 @@ export class RabbitMqConsumer implements Consumer {
    */
   private parkLane(key: string, lane: Lane): void {
     for (const m of lane.queue.splice(0)) this.untrack(m);
-    this.lanes.delete(key);
+    if (this.lanes.get(key) === lane) this.lanes.delete(key);
   }
 
   private ackOrThrow(msg: Message): void {
@@ -515,8 +529,10 @@ export class RabbitMqConsumer implements Consumer {
     if (this.unsettled.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** Drops every delivery of a closed channel (the broker has them back): nothing of it may run any more. */
   private forgetAll(): void {
     for (const m of [...this.unsettled]) this.untrack(m);
+    for (const lane of this.lanes.values()) lane.queue.length = 0;
     this.lanes.clear();
   }
 
