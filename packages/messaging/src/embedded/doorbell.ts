@@ -2,6 +2,13 @@ import dgram from 'node:dgram';
 import type Database from 'better-sqlite3';
 
 /**
+ * How long a topic's registered ports are reused before being read again, in
+ * ms. A consumer that registers meanwhile is found by its own first claim and
+ * its fast initial polls.
+ */
+const PORT_CACHE_MS = 100;
+
+/**
  * The cross-process wake-up of the embedded transport: every transport that
  * consumes binds one UDP socket on 127.0.0.1 and registers its port for each
  * topic it consumes in `sluice_doorbells`. After a commit that makes work
@@ -18,6 +25,7 @@ export class Doorbell {
   private readonly pending = new Set<string>();
   private ringScheduled = false;
   private closed = false;
+  private readonly portCache = new Map<string, { ports: number[]; at: number }>();
 
   constructor(
     private readonly db: Database.Database,
@@ -80,10 +88,16 @@ export class Doorbell {
     if (this.closed) return;
     for (const topic of this.pending) {
       let ports: number[];
-      try {
-        ports = this.portsOf(topic);
-      } catch {
-        continue; // busy database: the poll will catch up
+      const cached = this.portCache.get(topic);
+      const now = Date.now();
+      if (cached && now - cached.at < PORT_CACHE_MS) ports = cached.ports;
+      else {
+        try {
+          ports = this.portsOf(topic);
+        } catch {
+          continue; // busy database: the poll will catch up
+        }
+        this.portCache.set(topic, { ports, at: now });
       }
       const payload = Buffer.from(topic, 'utf8');
       for (const port of ports) {

@@ -47,6 +47,13 @@ export class EmbeddedConsumer implements Consumer {
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private pumpScheduled = false;
+  /**
+   * Whether claimable rows may be waiting: false after a claim that got fewer
+   * rows than asked, true again on a wake-up or a timer. A finishing handler
+   * claims again only while it is true, so a drained queue costs no empty claim
+   * per message.
+   */
+  private maybeMore = true;
   private sleepTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private pollMs: number;
@@ -70,6 +77,7 @@ export class EmbeddedConsumer implements Consumer {
 
   /** Claim soon (coalesced): work may be available. */
   wake(): void {
+    this.maybeMore = true;
     if (this.stopped || this.pumpScheduled) return;
     this.pumpScheduled = true;
     if (this.sleepTimer) {
@@ -77,6 +85,13 @@ export class EmbeddedConsumer implements Consumer {
       this.sleepTimer = undefined;
     }
     this.pollMs = this.settings.minPollMs;
+    setImmediate(() => this.pump());
+  }
+
+  /** Claims soon, keeping the sleep timer and poll interval as they are (a handler slot freed up). */
+  private schedulePump(): void {
+    if (this.stopped || this.pumpScheduled) return;
+    this.pumpScheduled = true;
     setImmediate(() => this.pump());
   }
 
@@ -96,6 +111,8 @@ export class EmbeddedConsumer implements Consumer {
     for (const row of rows) this.run(row);
     if (rows.length > 0) this.pollMs = this.settings.minPollMs;
     if (rows.length === free) return;
+    this.maybeMore = false;
+    if (this.sleepTimer) return; // already sleeping (this was a claim after a handler finished)
     // Nothing more claimable now: sleep until the next due time or the poll.
     let delay = this.pollMs;
     try {
@@ -107,6 +124,7 @@ export class EmbeddedConsumer implements Consumer {
     this.pollMs = Math.min(this.settings.maxPollMs, this.pollMs * 2);
     this.sleepTimer = setTimeout(() => {
       this.sleepTimer = undefined;
+      this.maybeMore = true;
       if (!this.pumpScheduled) {
         this.pumpScheduled = true;
         this.pump();
@@ -140,7 +158,7 @@ export class EmbeddedConsumer implements Consumer {
       this.renewTimer = undefined;
       for (const resolve of this.idle.splice(0)) resolve();
     }
-    this.wake();
+    if (this.maybeMore) this.schedulePump();
   }
 
   private ensureRenewal(): void {
@@ -166,11 +184,11 @@ export class EmbeddedConsumer implements Consumer {
     const { seq, attempt } = row;
     const keyed = row.okey !== null;
     let settled = false;
-    const settle = (write: () => void, wakeOthers: boolean): Promise<void> => {
+    const settle = (write: () => void, wakeOthers: boolean, single: boolean): Promise<void> => {
       if (settled) return Promise.resolve();
       settled = true;
       this.leases.delete(seq);
-      return store.enqueue(write).then(() => {
+      return store.enqueue(write, single).then(() => {
         if (wakeOthers) this.host.ring(topic);
       });
     };
@@ -184,7 +202,7 @@ export class EmbeddedConsumer implements Consumer {
       priority: PRIORITY_NAME[row.priority] as Priority,
       orderingKey: row.okey ?? undefined,
       publishedAt: new Date(row.published_at),
-      ack: () => settle(() => store.ack(seq, owner, attempt), keyed),
+      ack: () => settle(() => store.ack(seq, owner, attempt), keyed, true),
       retry: (delayMs: number) => {
         if (!(delayMs >= 0) || !Number.isFinite(delayMs))
           return Promise.reject(
@@ -192,13 +210,14 @@ export class EmbeddedConsumer implements Consumer {
               { field: 'delayMs', message: 'must be a finite number >= 0' },
             ]),
           );
-        return settle(() => store.retry(seq, owner, attempt, Date.now() + delayMs), true);
+        return settle(() => store.retry(seq, owner, attempt, Date.now() + delayMs), true, true);
       },
       deadLetter: (failure: DeadLetterFailure) =>
         settle(
           () =>
             store.deadLetter(seq, owner, attempt, String(failure.error), String(failure.reason), Date.now()),
           keyed,
+          false,
         ),
       extendLease: () =>
         settled

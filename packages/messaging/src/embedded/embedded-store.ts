@@ -61,7 +61,12 @@ export function storeError(cause: unknown): Error {
  */
 export class EmbeddedStore {
   readonly db: Database.Database;
-  private readonly queue: Array<{ run: () => void; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private readonly queue: Array<{
+    run: () => void;
+    single: boolean;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }> = [];
   private flushScheduled = false;
 
   private readonly insertFanOut: Database.Statement;
@@ -159,9 +164,9 @@ export class EmbeddedStore {
    * microtask queue drains commits in one transaction. Resolves when it is
    * durable (as durable as `synchronous` makes it).
    */
-  enqueue(write: () => void): Promise<void> {
+  enqueue(write: () => void, single = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ run: write, resolve, reject });
+      this.queue.push({ run: write, single, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         queueMicrotask(() => this.flush());
@@ -175,7 +180,9 @@ export class EmbeddedStore {
     if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.queue.length);
     try {
-      this.transactionOf(batch.map((b) => b.run));
+      // One single-statement write alone is atomic by itself: skip BEGIN/COMMIT.
+      if (batch.length === 1 && batch[0]?.single) batch[0].run();
+      else this.transactionOf(batch.map((b) => b.run));
       for (const b of batch) b.resolve();
     } catch (e) {
       const err = storeError(e);

@@ -144,7 +144,7 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions): Tran
       guard();
       assertPublishable(topic, messages, capabilities);
       if (messages.length === 0) return;
-      await store.enqueue(() => store.insertMessages(topic, messages, Date.now()));
+      await store.enqueue(() => store.insertMessages(topic, messages, Date.now()), messages.length === 1);
       ring(topic);
     },
 

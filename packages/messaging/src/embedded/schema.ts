@@ -41,9 +41,11 @@ CREATE TABLE IF NOT EXISTS sluice_deliveries (
   owner TEXT,
   attempt INTEGER NOT NULL
 );
--- Claims scan a group in (priority, seq) order and skip rows not yet due.
+-- Claims scan a group in (priority, seq) order and skip rows not yet due
+-- (due_at is read from the row: keeping it out of the index spares an index
+-- update at every claim, renewal and retry).
 CREATE INDEX IF NOT EXISTS sluice_deliveries_claim
-  ON sluice_deliveries (topic, grp, priority, seq, due_at);
+  ON sluice_deliveries (topic, grp, priority, seq);
 -- "Is an earlier message of this key still unsettled?"
 CREATE INDEX IF NOT EXISTS sluice_deliveries_key
   ON sluice_deliveries (topic, grp, okey, seq) WHERE okey IS NOT NULL;
