@@ -23,7 +23,7 @@ import amqp from 'amqplib';
 import { machineLine, median, writeSection } from './lib/results.js';
 
 const URL = process.env.SLUICE_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
-const ROUNDS = 5;
+const ROUNDS = 7;
 const BATCHED = 20_000;
 const ONE_BY_ONE = 1_000;
 const BATCH = 100;
