@@ -18,6 +18,7 @@
  * by round so drift of the shared machine hits both alike.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { createTransport, type RabbitMqTransport } from '@sluice/messaging';
 import amqp from 'amqplib';
 import { machineLine, median, writeSection } from './lib/results.js';
@@ -145,6 +146,8 @@ async function rawRun(count: number, batch: number): Promise<number> {
 
 async function measure(label: string, count: number, batch: number) {
   const runs: Record<'sluice' | 'raw', number[]> = { sluice: [], raw: [] };
+  // CPU time of this process (publisher + consumer) per message: the adapter's own cost, less noisy than msg/s.
+  const cpu: Record<'sluice' | 'raw', number[]> = { sluice: [], raw: [] };
   const order: Array<['sluice' | 'raw', Run]> = [
     ['raw', rawRun],
     ['sluice', sluiceRun],
@@ -154,20 +157,30 @@ async function measure(label: string, count: number, batch: number) {
   for (let round = 0; round < ROUNDS; round++) {
     const pair = round % 2 === 0 ? order : [...order].reverse();
     for (const [who, run] of pair) {
+      const c0 = process.cpuUsage();
       const rate = await run(count, batch);
+      const c = process.cpuUsage(c0);
       runs[who].push(rate);
+      cpu[who].push((c.user + c.system) / count);
       console.log(`${label} round ${round + 1} ${who}: ${Math.round(rate)} msg/s`);
     }
   }
-  return { label, sluice: median(runs.sluice), raw: median(runs.raw), runs };
+  return {
+    label,
+    sluice: median(runs.sluice),
+    raw: median(runs.raw),
+    cpuSluice: median(cpu.sluice),
+    cpuRaw: median(cpu.raw),
+  };
 }
 
+const load = os.loadavg()[0]?.toFixed(1);
 const batched = await measure(`batched (${BATCHED} messages, batches of ${BATCH})`, BATCHED, BATCH);
 const single = await measure(`one by one (${ONE_BY_ONE} messages, each publish awaited)`, ONE_BY_ONE, 1);
 
 const rows = [batched, single].map(
   (r) =>
-    `| ${r.label} | ${Math.round(r.sluice).toLocaleString('en-US')} | ${Math.round(r.raw).toLocaleString('en-US')} | ${(r.sluice / r.raw).toFixed(2)}× |`,
+    `| ${r.label} | ${Math.round(r.sluice).toLocaleString('en-US')} | ${Math.round(r.raw).toLocaleString('en-US')} | ${(r.sluice / r.raw).toFixed(2)}× | ${r.cpuSluice.toFixed(1)} | ${r.cpuRaw.toFixed(1)} |`,
 );
 const rabbitVersion = (await amqp.connect(URL).then(async (c) => {
   const v = String(c.connection.serverProperties.version ?? 'unknown');
@@ -178,12 +191,12 @@ writeSection(
   'messaging-rabbitmq',
   `## @sluice/messaging — RabbitMQ transport vs raw amqplib
 
-${new Date().toISOString().slice(0, 10)} · \`npm run bench messaging-rabbitmq\` · ${machineLine()} · RabbitMQ ${rabbitVersion} on loopback, amqplib 2.3.1.
+${new Date().toISOString().slice(0, 10)} · \`npm run bench messaging-rabbitmq\` · ${machineLine()} · RabbitMQ ${rabbitVersion} on loopback, amqplib 2.3.1 · load average ${load} at the start (the machine is shared; the broker's fsyncs dominate, so msg/s moves with the load while the CPU per message is steadier).
 
 Publish + consume throughput, messages/s (median of ${ROUNDS} runs, the two clients alternating). Both sides: a durable direct exchange into a durable classic queue with \`x-max-priority: 2\`, persistent ${BODY.length}-byte messages with a message id and headers, publisher confirms awaited per batch, one consumer with prefetch ${PREFETCH} acking each message; the clock runs from the first publish to the last ack. The adapter additionally validates every message, builds a \`Delivery\` per message, keeps its idle ordering-partition consumers (8 quorum queues) and its in-flight accounting.
 
-| scenario | @sluice/messaging rabbitmq | raw amqplib | ratio |
-|---|---:|---:|---:|
+| scenario | @sluice/messaging rabbitmq | raw amqplib | ratio | µs CPU/msg, adapter | µs CPU/msg, raw |
+|---|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 Target: the adapter ≥ 0.8× raw.`,
