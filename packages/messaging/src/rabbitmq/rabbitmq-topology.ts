@@ -1,4 +1,6 @@
+import { SluiceError } from '@sluice/errors';
 import type { Channel } from 'amqplib';
+import { MessagingReasons } from '../reasons.js';
 import type { AmqpSession } from './amqp-session.js';
 import { MAX_DELAY_LEVEL_MS, MIN_DELAY_LEVEL_MS } from './delay-levels.js';
 import { MAIN_ROUTING_KEY, partitionRoutingKey, type TopologyNames } from './topology-names.js';
@@ -9,10 +11,11 @@ export interface GroupRef {
   readonly group: string;
 }
 
-/** A catalog entry: a topic (its exchange exists) or a group of a topic. */
+/** A catalog entry: a topic (its exchange exists) or a group of a topic, with the partition count it was declared with. */
 interface CatalogEntry {
   readonly topic: string;
   readonly group?: string;
+  readonly partitions?: number;
 }
 
 /**
@@ -35,10 +38,10 @@ export class RabbitMqTopology {
   /** Declares a topic's exchange (a durable direct exchange). */
   ensureExchange(topic: string): Promise<void> {
     return once(this.exchanges, topic, async () => {
+      await this.register({ topic }); // first: a partition-count mismatch changes nothing
       await this.session.withChannel('declare exchange', async (ch) => {
         await ch.assertExchange(this.names.exchange(topic), 'direct', { durable: true });
       });
-      await this.register({ topic });
     });
   }
 
@@ -116,13 +119,35 @@ export class RabbitMqTopology {
       );
   }
 
+  /**
+   * Records a topic or group in the catalog once. A topic first used with
+   * another partition count is refused: its publishers would route keys to
+   * partitions its groups do not have.
+   */
   private async register(ref: CatalogEntry): Promise<void> {
     const entry = JSON.stringify(
-      ref.group === undefined ? { topic: ref.topic } : { topic: ref.topic, group: ref.group },
+      ref.group === undefined
+        ? { topic: ref.topic, partitions: this.partitions }
+        : { topic: ref.topic, group: ref.group, partitions: this.partitions },
     );
     if (!this.catalog) this.catalog = this.readCatalog();
     const known = await this.catalog;
     if (known.has(entry)) return;
+    for (const e of known) {
+      const other = JSON.parse(e) as CatalogEntry;
+      if (other.topic === ref.topic && other.group === undefined && other.partitions !== this.partitions) {
+        throw new SluiceError({
+          code: 'failed_precondition',
+          reason: MessagingReasons.INVALID_URL,
+          message: `topic ${ref.topic} was set up with partitions=${String(other.partitions)}; this transport has partitions=${this.partitions} (every process using a topic must agree)`,
+          details: {
+            violations: [
+              { field: 'partitions', message: `must be ${String(other.partitions)} for topic ${ref.topic}` },
+            ],
+          },
+        });
+      }
+    }
     known.add(entry);
     await this.session.publishConfirmed('', this.names.catalogQueue(), Buffer.from(entry), {
       persistent: true,
@@ -179,11 +204,13 @@ export async function deleteTopology(
       (m) => JSON.parse(m.content.toString('utf8')) as CatalogEntry,
     );
     const topics = new Set<string>();
-    for (const { topic, group } of entries) {
+    for (const { topic, group, partitions: declared } of entries) {
       topics.add(topic);
       if (group === undefined) continue;
       await ch.deleteQueue(names.groupQueue(topic, group));
-      for (let i = 0; i < partitions; i++) await ch.deleteQueue(names.partitionQueue(topic, group, i));
+      for (let i = 0; i < (declared ?? partitions); i++) {
+        await ch.deleteQueue(names.partitionQueue(topic, group, i));
+      }
       await ch.deleteQueue(names.deadLetterQueue(topic, group));
     }
     for (const topic of topics) await ch.deleteExchange(names.exchange(topic));

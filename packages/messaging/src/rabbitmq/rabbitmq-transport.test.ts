@@ -255,6 +255,20 @@ describe('RabbitMQ transport', () => {
     expect(isSluiceError(err) && err.reason).toBe('MESSAGING_CLOSED');
   });
 
+  it('refuses a transport whose partition count differs from the one a topic was set up with', async () => {
+    const four = await harness.create({ partitions: 4 });
+    await four.declareGroup('parts', 'g');
+    const eight = await harness.create({ partitions: 8 });
+    const err = await eight
+      .publish('parts', [{ id: 'p', body: enc('x'), orderingKey: 'k' }])
+      .catch((e: unknown) => e);
+    expect(isSluiceError(err) && [err.code, err.reason]).toEqual([
+      'failed_precondition',
+      'MESSAGING_INVALID_URL',
+    ]);
+    expect((await four.stats('parts'))[0]?.pending).toBe(0);
+  });
+
   it('settles a delivery only once', async () => {
     const t = await harness.create();
     await t.declareGroup('once', 'default');

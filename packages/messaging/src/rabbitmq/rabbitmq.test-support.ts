@@ -20,7 +20,7 @@ export function rabbitHarness(options: Partial<RabbitMqTransportOptions> = {}) {
   const open: RabbitMqTransport[] = [];
   return {
     prefix,
-    url: `${RABBIT_URL}?prefix=${prefix}`,
+    url: `${RABBIT_URL}?prefix=${prefix}&partitions=4`,
     async create(more: Partial<RabbitMqTransportOptions> = {}): Promise<RabbitMqTransport> {
       const t = await createRabbitMqTransport({
         url: RABBIT_URL,
