@@ -1,6 +1,5 @@
 import { SluiceError } from '@sluice/errors';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
-import { closedError } from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 import type { ConsumeOptions, Consumer, DeadLetterFailure, Delivery } from '../transport.js';
 import { type DecodedMessage, decodeMessage, encodeOptions, SluiceHeader } from './amqp-message.js';
@@ -259,7 +258,8 @@ export class RabbitMqConsumer implements Consumer {
     await this.acquireSlot();
     let settled: Promise<void> | undefined;
     const settle = (s: Settlement): Promise<void> => {
-      if (settled) return Promise.reject(closedError(`delivery ${d.id} (already settled)`));
+      // Settling again is a no-op (decision 017), as is settling after the lease lapsed.
+      if (settled) return Promise.resolve();
       settled = keyed ? this.settleKeyed(msg, d, attempt, s, keyed) : this.settleMain(msg, d, attempt, s);
       return settled;
     };
@@ -312,8 +312,7 @@ export class RabbitMqConsumer implements Consumer {
       // delivered again with attempt + 1 (a settle after that is refused).
       this.later(this.leaseMs, () => {
         if (settled) return;
-        settled = Promise.reject(closedError(`delivery ${d.id} (its lease lapsed)`));
-        settled.catch(() => {});
+        settled = Promise.resolve();
         if (keyed) {
           this.rerunKeyed(msg, d, attempt + 1, keyed);
         } else {

@@ -269,16 +269,23 @@ describe('RabbitMQ transport', () => {
     expect((await four.stats('parts'))[0]?.pending).toBe(0);
   });
 
-  it('settles a delivery only once', async () => {
+  it('treats a second settle as a no-op', async () => {
     const t = await harness.create();
     await t.declareGroup('once', 'default');
     await t.publish('once', [{ id: 'o-1', body: enc('o') }]);
-    let second: unknown;
+    const seen: number[] = [];
+    let secondDone = false;
     await t.consume('once', 'default', async (d) => {
+      seen.push(d.attempt);
       await d.ack();
-      second = await d.retry(0).catch((e: unknown) => e);
+      await d.retry(0);
+      await d.deadLetter({ error: 'late', reason: 'TEST_LATE' });
+      secondDone = true;
     });
-    await waitFor(() => second !== undefined, 'the second settle');
-    expect(isSluiceError(second) && second.code).toBe('failed_precondition');
+    await waitFor(() => secondDone, 'the extra settles');
+    await waitFor(async () => (await t.stats('once'))[0]?.inFlight === 0, 'nothing in flight');
+    const [s] = await t.stats('once');
+    expect([s?.pending, s?.deadLettered]).toEqual([0, 0]);
+    expect(seen).toEqual([1]);
   });
 });
