@@ -66,7 +66,8 @@ describe('RabbitMQ transport reconnection', () => {
       got.push([d.id, d.attempt]);
       if (d.id === 'r-1' && holdFirst) {
         holdFirst = false;
-        await waitFor(() => cut, 'the cut');
+        // Settle only once the consumer works on its new channel (r-2 arrived there): the old one is gone for sure.
+        await waitFor(() => cut && got.some(([id]) => id === 'r-2'), 'the cut and r-2 on the new channel');
         await d.ack().catch((e: unknown) => settleErrors.push(e));
         return;
       }
