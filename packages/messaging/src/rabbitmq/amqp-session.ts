@@ -72,6 +72,8 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  */
 export class AmqpSession {
   private confirm: Promise<ConfirmChannel> | undefined;
+  /** The confirm channel once open (the hot path skips the wait and its timer). */
+  private confirmReady: ConfirmChannel | undefined;
   private closed = false;
 
   private constructor(
@@ -115,7 +117,9 @@ export class AmqpSession {
         ch.on('error', () => {});
         ch.on('close', () => {
           if (this.confirm === opening) this.confirm = undefined;
+          if (this.confirmReady === ch) this.confirmReady = undefined;
         });
+        this.confirmReady = ch;
         return ch;
       });
       opening.catch(() => {
@@ -173,9 +177,11 @@ export class AmqpSession {
   async publishMany(items: readonly PublishItem[]): Promise<void> {
     let pending = items;
     for (let round = 0; ; round++) {
-      const channel = await this.confirmChannel().catch((err) => {
-        throw unavailable('open channel', err);
-      });
+      const channel =
+        (!this.closed && this.confirmReady) ||
+        (await this.confirmChannel().catch((err) => {
+          throw unavailable('open channel', err);
+        }));
       let closed = false;
       const onClose = () => {
         closed = true;

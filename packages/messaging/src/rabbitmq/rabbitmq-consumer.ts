@@ -1,7 +1,7 @@
 import { SluiceError } from '@sluice/errors';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import { MessagingReasons } from '../reasons.js';
-import type { ConsumeOptions, Consumer, DeadLetterFailure, Delivery } from '../transport.js';
+import type { ConsumeOptions, Consumer, DeadLetterFailure, Delivery, Priority } from '../transport.js';
 import { type DecodedMessage, decodeMessage, encodeOptions, SluiceHeader } from './amqp-message.js';
 import { type AmqpSession, unavailable } from './amqp-session.js';
 import { nextDelayLevel } from './delay-levels.js';
@@ -20,8 +20,6 @@ export interface ConsumerContext {
   readonly maxKeyedHoldMs: number;
   /** Unacked messages each ordering-partition consumer may buffer (at least `prefetch`). */
   readonly keyedBuffer: number;
-  /** Called with +1 / -1 as deliveries are received and settled (for `stats().inFlight`). */
-  readonly onInFlight: (delta: number) => void;
   /** Called once the consumer has stopped. */
   readonly onStopped: (consumer: RabbitMqConsumer) => void;
 }
@@ -49,9 +47,8 @@ export class RabbitMqConsumer implements Consumer {
   /** The live channel; undefined while re-subscribing after a lost connection. */
   private channel: Channel | undefined;
   private tags: string[] = [];
-  private readonly unsettled = new Set<Message>();
-  /** The channel each unsettled message came on: acks must go to it, and only while it lives. */
-  private readonly owner = new WeakMap<Message, Channel>();
+  /** Received, not yet settled, with the channel each came on: acks must go to it, and only while it lives. */
+  private readonly unsettled = new Map<Message, Channel>();
   private readonly lanes = new Map<string, Lane>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -60,6 +57,9 @@ export class RabbitMqConsumer implements Consumer {
   private cancelled = false;
   private stopping: Promise<void> | undefined;
   private readonly mainQueue: string;
+  /** The topic and group this member consumes. */
+  readonly topic: string;
+  readonly group: string;
 
   private constructor(
     private readonly ctx: ConsumerContext,
@@ -68,6 +68,8 @@ export class RabbitMqConsumer implements Consumer {
     private readonly leaseMs: number,
   ) {
     this.mainQueue = ctx.topology.names.groupQueue(ctx.topic, ctx.group);
+    this.topic = ctx.topic;
+    this.group = ctx.group;
   }
 
   /** Opens the channel, sets the prefetch and starts consuming every queue of the group. */
@@ -165,6 +167,11 @@ export class RabbitMqConsumer implements Consumer {
     }
   }
 
+  /** Deliveries received and not yet settled (for `stats().inFlight`). */
+  get inFlight(): number {
+    return this.unsettled.size;
+  }
+
   /** Stops fetching (basic.cancel), lets received deliveries finish (up to `timeoutMs`), then closes the channel. */
   stop(timeoutMs = 30_000): Promise<void> {
     if (!this.stopping) this.stopping = this.doStop(timeoutMs);
@@ -256,49 +263,7 @@ export class RabbitMqConsumer implements Consumer {
     keyed: { key: string; lane: Lane } | undefined,
   ): Promise<void> {
     await this.acquireSlot();
-    let settled: Promise<void> | undefined;
-    const settle = (s: Settlement): Promise<void> => {
-      // Settling again is a no-op (decision 017), as is settling after the lease lapsed.
-      if (settled) return Promise.resolve();
-      settled = keyed ? this.settleKeyed(msg, d, attempt, s, keyed) : this.settleMain(msg, d, attempt, s);
-      return settled;
-    };
-    const delivery: Delivery = {
-      id: d.id,
-      topic: this.ctx.topic,
-      group: this.ctx.group,
-      body: d.body,
-      headers: d.headers,
-      attempt,
-      priority: d.priority,
-      orderingKey: d.orderingKey,
-      publishedAt: d.publishedAt,
-      ack: () => settle({ kind: 'ack' }),
-      retry: (delayMs) => {
-        if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-          return Promise.reject(
-            new SluiceError({
-              code: 'invalid_argument',
-              reason: MessagingReasons.INVALID_MESSAGE,
-              message: `retry delay must be a finite number of ms >= 0 (got ${String(delayMs)})`,
-            }),
-          );
-        }
-        if (keyed && delayMs > this.ctx.maxKeyedHoldMs) {
-          return Promise.reject(
-            unsupported(
-              'retry',
-              `a keyed message can be retried at most ${this.ctx.maxKeyedHoldMs} ms later on RabbitMQ`,
-            ),
-          );
-        }
-        return settle({ kind: 'retry', delayMs });
-      },
-      deadLetter: (failure) => settle({ kind: 'dead', failure }),
-      // AMQP has no per-message lease: an unacked message belongs to this
-      // channel until it acks or the connection dies (heartbeat). Nothing to renew.
-      extendLease: async () => {},
-    };
+    const delivery = new RabbitMqDelivery(this, msg, d, attempt, keyed);
     try {
       await this.handler(delivery);
     } catch {
@@ -306,13 +271,13 @@ export class RabbitMqConsumer implements Consumer {
     } finally {
       this.releaseSlot();
     }
-    if (!settled) {
+    if (!delivery.settled) {
       // Returned (or threw) without settling: the lease is no longer renewed
       // and lapses after leaseMs; then the message goes back to the queue and is
       // delivered again with attempt + 1 (a settle after that is refused).
       this.later(this.leaseMs, () => {
-        if (settled) return;
-        settled = Promise.resolve();
+        if (delivery.settled) return;
+        delivery.settled = Promise.resolve();
         if (keyed) {
           this.rerunKeyed(msg, d, attempt + 1, keyed);
         } else {
@@ -322,7 +287,23 @@ export class RabbitMqConsumer implements Consumer {
       });
       return;
     }
-    await settled.catch(() => {});
+    await delivery.settled.catch(() => {});
+  }
+
+  /** Settles one delivery (called once per delivery by {@link RabbitMqDelivery}). */
+  settle(
+    msg: ConsumeMessage,
+    d: DecodedMessage,
+    attempt: number,
+    s: Settlement,
+    keyed: { key: string; lane: Lane } | undefined,
+  ): Promise<void> {
+    return keyed ? this.settleKeyed(msg, d, attempt, s, keyed) : this.settleMain(msg, d, attempt, s);
+  }
+
+  /** Longest retry delay of a keyed delivery, in ms. */
+  get maxKeyedHoldMs(): number {
+    return this.ctx.maxKeyedHoldMs;
   }
 
   private async settleMain(msg: Message, d: DecodedMessage, attempt: number, s: Settlement): Promise<void> {
@@ -484,7 +465,7 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private ackOrThrow(msg: Message): void {
-    const channel = this.owner.get(msg);
+    const channel = this.unsettled.get(msg);
     if (!channel || channel !== this.channel) {
       throw unavailable('ack', new Error('the consumer channel was lost; the broker redelivers the message'));
     }
@@ -497,7 +478,7 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private nack(msg: Message): void {
-    const channel = this.owner.get(msg);
+    const channel = this.unsettled.get(msg);
     if (channel && channel === this.channel) {
       try {
         channel.nack(msg, false, true);
@@ -517,20 +498,17 @@ export class RabbitMqConsumer implements Consumer {
   }
 
   private track(msg: Message, channel: Channel): void {
-    this.owner.set(msg, channel);
-    this.unsettled.add(msg);
-    this.ctx.onInFlight(1);
+    this.unsettled.set(msg, channel);
   }
 
   private untrack(msg: Message): void {
     if (!this.unsettled.delete(msg)) return;
-    this.ctx.onInFlight(-1);
     if (this.unsettled.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Drops every delivery of a closed channel (the broker has them back): nothing of it may run any more. */
   private forgetAll(): void {
-    for (const m of [...this.unsettled]) this.untrack(m);
+    for (const m of [...this.unsettled.keys()]) this.untrack(m);
     for (const lane of this.lanes.values()) lane.queue.length = 0;
     this.lanes.clear();
   }
@@ -581,4 +559,82 @@ export class RabbitMqConsumer implements Consumer {
 
 function msgBuffer(d: DecodedMessage): Buffer {
   return Buffer.isBuffer(d.body) ? d.body : Buffer.from(d.body);
+}
+
+/**
+ * One delivery handed to a handler. A class rather than an object of
+ * closures: one allocation per message on the hot path.
+ */
+class RabbitMqDelivery implements Delivery {
+  readonly id: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly body: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly priority: Priority;
+  readonly orderingKey: string | undefined;
+  readonly publishedAt: Date;
+  /** Set by the first settle (or when the lease lapses); later settles are no-ops (decision 017). */
+  settled: Promise<void> | undefined;
+
+  constructor(
+    private readonly consumer: RabbitMqConsumer,
+    private readonly msg: ConsumeMessage,
+    private readonly d: DecodedMessage,
+    readonly attempt: number,
+    private readonly keyed: { key: string; lane: Lane } | undefined,
+  ) {
+    this.id = d.id;
+    this.topic = consumer.topic;
+    this.group = consumer.group;
+    this.body = d.body;
+    this.headers = d.headers;
+    this.priority = d.priority;
+    this.orderingKey = d.orderingKey;
+    this.publishedAt = d.publishedAt;
+  }
+
+  ack(): Promise<void> {
+    return this.settle({ kind: 'ack' });
+  }
+
+  retry(delayMs: number): Promise<void> {
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      return Promise.reject(
+        new SluiceError({
+          code: 'invalid_argument',
+          reason: MessagingReasons.INVALID_MESSAGE,
+          message: `retry delay must be a finite number of ms >= 0 (got ${String(delayMs)})`,
+        }),
+      );
+    }
+    if (this.keyed && delayMs > this.consumer.maxKeyedHoldMs) {
+      return Promise.reject(
+        unsupported(
+          'retry',
+          `a keyed message can be retried at most ${this.consumer.maxKeyedHoldMs} ms later on RabbitMQ`,
+        ),
+      );
+    }
+    return this.settle({ kind: 'retry', delayMs });
+  }
+
+  deadLetter(failure: DeadLetterFailure): Promise<void> {
+    return this.settle({ kind: 'dead', failure });
+  }
+
+  /**
+   * AMQP has no per-message lease: an unacked message belongs to this channel
+   * until it is acked or the connection dies (heartbeat). Nothing to renew.
+   */
+  extendLease(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private settle(s: Settlement): Promise<void> {
+    // Settling again is a no-op (decision 017), as is settling after the lease lapsed.
+    if (this.settled) return Promise.resolve();
+    this.settled = this.consumer.settle(this.msg, this.d, this.attempt, s, this.keyed);
+    return this.settled;
+  }
 }

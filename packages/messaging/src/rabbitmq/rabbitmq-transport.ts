@@ -176,7 +176,6 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
   const topology = new RabbitMqTopology(session, names, config.partitions);
   const deadLetters = new RabbitMqDeadLetters(session, topology, now);
   const consumers = new Set<RabbitMqConsumer>();
-  const inFlight = new Map<string, number>();
   let closing: Promise<void> | undefined;
 
   const capabilities: TransportCapabilities = {
@@ -258,7 +257,6 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
         });
       }
       await topology.declareGroup(topic, group);
-      const key = `${topic}\u0000${group}`;
       const consumer = await RabbitMqConsumer.start(
         {
           session,
@@ -268,7 +266,6 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
           now,
           maxKeyedHoldMs: config.maxKeyedHoldMs,
           keyedBuffer: config.keyedBuffer,
-          onInFlight: (delta) => inFlight.set(key, (inFlight.get(key) ?? 0) + delta),
           onStopped: (c) => consumers.delete(c),
         },
         handler,
@@ -294,7 +291,9 @@ export async function createRabbitMqTransport(options: RabbitMqTransportOptions)
             topic: g.topic,
             group: g.group,
             pending,
-            inFlight: inFlight.get(`${g.topic}\u0000${g.group}`) ?? 0,
+            inFlight: [...consumers]
+              .filter((c) => c.topic === g.topic && c.group === g.group)
+              .reduce((n, c) => n + c.inFlight, 0),
             deadLettered,
           });
         }
