@@ -37,7 +37,23 @@ const BODY = Buffer.from(
 );
 const DEADLINE_MS = 120_000;
 
-type Run = (count: number, batch: number) => Promise<number>;
+/** Throughput of one run, and this process's CPU time per message inside the timed window. */
+interface RunResult {
+  readonly rate: number;
+  readonly cpuUs: number;
+}
+
+type Run = (count: number, batch: number) => Promise<RunResult>;
+
+/** Starts the clock (wall and CPU); the returned function stops it. */
+function startClock(count: number): () => RunResult {
+  const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpu0);
+    return { rate: count / ((performance.now() - start) / 1000), cpuUs: (cpu.user + cpu.system) / count };
+  };
+}
 
 /** Resolves when `done()` reports true, or fails after DEADLINE_MS (every wait is bounded). */
 function until(done: () => boolean): { promise: Promise<void>; check: () => void } {
@@ -58,7 +74,7 @@ function until(done: () => boolean): { promise: Promise<void>; check: () => void
 }
 
 /** Our transport: publish batches through `transport.publish`, consume with `transport.consume`. */
-async function sluiceRun(count: number, batch: number): Promise<number> {
+async function sluiceRun(count: number, batch: number): Promise<RunResult> {
   const prefix = `bench-rmq-${randomBytes(4).toString('hex')}`;
   const transport = (await createTransport(`${URL}?prefix=${prefix}`)) as RabbitMqTransport;
   try {
@@ -75,7 +91,7 @@ async function sluiceRun(count: number, batch: number): Promise<number> {
       },
       { prefetch: PREFETCH },
     );
-    const start = performance.now();
+    const stop = startClock(count);
     for (let i = 0; i < count; i += batch) {
       const messages = [];
       for (let j = i; j < Math.min(count, i + batch); j++) {
@@ -84,14 +100,14 @@ async function sluiceRun(count: number, batch: number): Promise<number> {
       await transport.publish('orders', messages);
     }
     await finished.promise;
-    return count / ((performance.now() - start) / 1000);
+    return stop();
   } finally {
     await transport.deleteTopology();
   }
 }
 
 /** Raw amqplib doing the same: same exchange/queue kinds, confirms, persistence, ids, headers, prefetch. */
-async function rawRun(count: number, batch: number): Promise<number> {
+async function rawRun(count: number, batch: number): Promise<RunResult> {
   const name = `bench-raw-${randomBytes(4).toString('hex')}`;
   const pubConn = await amqp.connect(URL);
   const subConn = await amqp.connect(URL);
@@ -110,7 +126,7 @@ async function rawRun(count: number, batch: number): Promise<number> {
       acked++;
       finished.check();
     });
-    const start = performance.now();
+    const stop = startClock(count);
     for (let i = 0; i < count; i += batch) {
       const confirms: Promise<void>[] = [];
       for (let j = i; j < Math.min(count, i + batch); j++) {
@@ -134,10 +150,10 @@ async function rawRun(count: number, batch: number): Promise<number> {
       await Promise.all(confirms);
     }
     await finished.promise;
-    const rate = count / ((performance.now() - start) / 1000);
+    const result = stop();
     await pub.deleteQueue(name);
     await pub.deleteExchange(name);
-    return rate;
+    return result;
   } finally {
     await pubConn.close().catch(() => {});
     await subConn.close().catch(() => {});
@@ -146,7 +162,7 @@ async function rawRun(count: number, batch: number): Promise<number> {
 
 async function measure(label: string, count: number, batch: number) {
   const runs: Record<'sluice' | 'raw', number[]> = { sluice: [], raw: [] };
-  // CPU time of this process (publisher + consumer) per message: the adapter's own cost, less noisy than msg/s.
+  // CPU time of this process (publisher + consumer) per message, in the timed window: the adapter's own cost, steadier than msg/s.
   const cpu: Record<'sluice' | 'raw', number[]> = { sluice: [], raw: [] };
   const order: Array<['sluice' | 'raw', Run]> = [
     ['raw', rawRun],
@@ -157,12 +173,10 @@ async function measure(label: string, count: number, batch: number) {
   for (let round = 0; round < ROUNDS; round++) {
     const pair = round % 2 === 0 ? order : [...order].reverse();
     for (const [who, run] of pair) {
-      const c0 = process.cpuUsage();
-      const rate = await run(count, batch);
-      const c = process.cpuUsage(c0);
+      const { rate, cpuUs } = await run(count, batch);
       runs[who].push(rate);
-      cpu[who].push((c.user + c.system) / count);
-      console.log(`${label} round ${round + 1} ${who}: ${Math.round(rate)} msg/s`);
+      cpu[who].push(cpuUs);
+      console.log(`${label} round ${round + 1} ${who}: ${Math.round(rate)} msg/s, ${cpuUs.toFixed(1)} µs CPU/msg`);
     }
   }
   return {
