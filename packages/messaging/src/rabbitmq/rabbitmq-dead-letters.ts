@@ -41,13 +41,10 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
   async count(filter: DeadLetterFilter = {}): Promise<number> {
     if (filter.ids === undefined) {
       const groups = await this.groups(filter);
-      return this.session.withChannel('count dead letters', async (ch) => {
-        let total = 0;
-        for (const g of groups) {
-          total += (await ch.checkQueue(this.topology.names.deadLetterQueue(g.topic, g.group))).messageCount;
-        }
-        return total;
-      });
+      let total = 0;
+      for (const g of groups)
+        total += Math.max(0, await this.length(this.topology.names.deadLetterQueue(g.topic, g.group)));
+      return total;
     }
     let n = 0;
     await this.scan(filter, () => {
@@ -129,13 +126,19 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
     }
   }
 
-  private queueExists(queue: string): Promise<boolean> {
+  private async queueExists(queue: string): Promise<boolean> {
+    return (await this.length(queue)) >= 0;
+  }
+
+  /** Ready messages in a queue, or -1 when it does not exist (a group never declared). */
+  private length(queue: string): Promise<number> {
+    // A missing queue closes the channel it was checked on: a throwaway channel each time.
     return this.session
-      .withChannel('check queue', async (ch) => {
-        await ch.checkQueue(queue);
-        return true;
-      })
-      .catch(() => false);
+      .withChannel('check queue', async (ch) => (await ch.checkQueue(queue)).messageCount)
+      .catch((err: { cause?: { code?: number } }) => {
+        if (err.cause?.code === 404) return -1;
+        throw err;
+      });
   }
 }
 

@@ -272,6 +272,14 @@ describe('RabbitMQ transport', () => {
     expect((await four.stats('parts'))[0]?.pending).toBe(0);
   });
 
+  it('answers DLQ questions about a group nobody declared with nothing', async () => {
+    const t = await harness.create();
+    expect(await t.deadLetters.count({ topic: 'never', group: 'declared' })).toBe(0);
+    expect(await t.deadLetters.get('never', 'declared', 'x')).toBeUndefined();
+    expect(await t.deadLetters.list({ topic: 'never', group: 'declared' })).toEqual([]);
+    expect(await t.deadLetters.purge({ topic: 'never', group: 'declared' })).toBe(0);
+  });
+
   it('treats a second settle as a no-op', async () => {
     const t = await harness.create();
     await t.declareGroup('once', 'default');
