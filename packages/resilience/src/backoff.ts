@@ -1,3 +1,4 @@
+import { invalidOption } from './errors.js';
 /**
  * How long to wait before a retry (and how long a breaker stays open after
  * each consecutive opening).
@@ -16,7 +17,7 @@ export interface Backoff {
 
 /** The same delay before every retry. */
 export function constant(ms: number): Backoff {
-  if (!(ms >= 0)) throw new RangeError(`constant backoff: ms must be >= 0, got ${ms}`);
+  if (!(ms >= 0)) throw invalidOption('constant backoff', 'ms', `must be >= 0, got ${ms}`);
   return {
     delayMs: () => ms,
     describe: () => ({ type: 'constant', ms }),
@@ -58,10 +59,11 @@ export function exponential(options: ExponentialOptions = {}): Backoff {
   const maxMs = options.maxMs ?? 10_000;
   const jitter = options.jitter ?? 'full';
   const random = options.random ?? Math.random;
-  if (!(baseMs >= 0)) throw new RangeError(`exponential backoff: baseMs must be >= 0, got ${baseMs}`);
+  if (!(baseMs >= 0)) throw invalidOption('exponential backoff', 'baseMs', `must be >= 0, got ${baseMs}`);
   if (!(multiplier >= 1))
-    throw new RangeError(`exponential backoff: multiplier must be >= 1, got ${multiplier}`);
-  if (!(maxMs >= baseMs)) throw new RangeError(`exponential backoff: maxMs must be >= baseMs, got ${maxMs}`);
+    throw invalidOption('exponential backoff', 'multiplier', `must be >= 1, got ${multiplier}`);
+  if (!(maxMs >= baseMs))
+    throw invalidOption('exponential backoff', 'maxMs', `must be >= baseMs, got ${maxMs}`);
   const capped = (retry: number) => Math.min(maxMs, baseMs * multiplier ** Math.max(0, retry - 1));
   const describe = () => ({ type: 'exponential', baseMs, multiplier, maxMs, jitter });
   switch (jitter) {
@@ -78,6 +80,27 @@ export function exponential(options: ExponentialOptions = {}): Backoff {
         describe,
       };
     default:
-      throw new RangeError(`exponential backoff: unknown jitter ${String(jitter)}`);
+      throw invalidOption(
+        'exponential backoff',
+        'jitter',
+        `must be 'none', 'full' or 'decorrelated', got ${String(jitter)}`,
+      );
   }
+}
+
+/**
+ * Exponential backoff with full jitter: a uniform delay in
+ * `[0, min(baseMs · multiplier^(n-1), maxMs))` — `exponential({ ...options, jitter: 'full' })`.
+ */
+export function fullJitter(options: Omit<ExponentialOptions, 'jitter'> = {}): Backoff {
+  return exponential({ ...options, jitter: 'full' });
+}
+
+/**
+ * Decorrelated jitter: `min(maxMs, random(baseMs, previous · 3))`, always in
+ * `[baseMs, maxMs]` — `exponential({ ...options, jitter: 'decorrelated' })`
+ * (`multiplier` plays no part).
+ */
+export function decorrelatedJitter(options: Omit<ExponentialOptions, 'jitter' | 'multiplier'> = {}): Backoff {
+  return exponential({ ...options, jitter: 'decorrelated' });
 }

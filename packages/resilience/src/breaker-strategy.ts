@@ -1,3 +1,4 @@
+import { invalidOption } from './errors.js';
 /** Why a breaker opened. */
 export type BreakReason =
   /** The strategy's failure count or rate was reached. */
@@ -46,8 +47,8 @@ export interface BreakerStrategy {
 
 const rate = (n: number, of: number) => (of === 0 ? 0 : n / of);
 
-function checkRate(name: string, value: number): void {
-  if (!(value > 0 && value <= 1)) throw new RangeError(`${name} must be in (0, 1], got ${value}`);
+function checkRate(factory: string, field: string, value: number): void {
+  if (!(value > 0 && value <= 1)) throw invalidOption(factory, field, `must be in (0, 1], got ${value}`);
 }
 
 /**
@@ -56,7 +57,7 @@ function checkRate(name: string, value: number): void {
  */
 export function consecutive(threshold: number): BreakerStrategy {
   if (!Number.isInteger(threshold) || threshold < 1)
-    throw new RangeError(`consecutive: threshold must be an integer >= 1, got ${threshold}`);
+    throw invalidOption('consecutive', 'threshold', `must be an integer >= 1, got ${threshold}`);
   return {
     kind: 'consecutive',
     needsClock: false,
@@ -111,10 +112,10 @@ export function countWindow(options: CountWindowOptions): BreakerStrategy {
   const threshold = options.failureRateThreshold ?? 0.5;
   const minimumCalls = options.minimumCalls ?? size;
   if (!Number.isInteger(size) || size < 1)
-    throw new RangeError(`countWindow: size must be an integer >= 1, got ${size}`);
-  checkRate('countWindow: failureRateThreshold', threshold);
+    throw invalidOption('countWindow', 'size', `must be an integer >= 1, got ${size}`);
+  checkRate('countWindow', 'failureRateThreshold', threshold);
   if (!(minimumCalls >= 1 && minimumCalls <= size))
-    throw new RangeError(`countWindow: minimumCalls must be in [1, size], got ${minimumCalls}`);
+    throw invalidOption('countWindow', 'minimumCalls', `must be in [1, size], got ${minimumCalls}`);
   return {
     kind: 'count-window',
     needsClock: false,
@@ -184,12 +185,12 @@ export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
   const buckets = options.buckets ?? 10;
   const threshold = options.failureRateThreshold ?? 0.5;
   const minimumThroughput = options.minimumThroughput ?? 10;
-  if (!(windowMs > 0)) throw new RangeError(`timeWindow: windowMs must be > 0, got ${windowMs}`);
+  if (!(windowMs > 0)) throw invalidOption('timeWindow', 'windowMs', `must be > 0, got ${windowMs}`);
   if (!Number.isInteger(buckets) || buckets < 1)
-    throw new RangeError(`timeWindow: buckets must be an integer >= 1, got ${buckets}`);
-  checkRate('timeWindow: failureRateThreshold', threshold);
+    throw invalidOption('timeWindow', 'buckets', `must be an integer >= 1, got ${buckets}`);
+  checkRate('timeWindow', 'failureRateThreshold', threshold);
   if (!(minimumThroughput >= 1))
-    throw new RangeError(`timeWindow: minimumThroughput must be >= 1, got ${minimumThroughput}`);
+    throw invalidOption('timeWindow', 'minimumThroughput', `must be >= 1, got ${minimumThroughput}`);
   const bucketMs = windowMs / buckets;
   return {
     kind: 'time-window',
@@ -202,7 +203,9 @@ export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
       minimumThroughput,
     }),
     create(slowThreshold) {
-      const epoch = new Float64Array(buckets).fill(-1);
+      // The bucket number each slot holds; -Infinity = empty (never inside a window,
+      // also when the clock is still within its first `buckets` buckets).
+      const epoch = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
       const calls = new Uint32Array(buckets);
       const failures = new Uint32Array(buckets);
       const slows = new Uint32Array(buckets);
@@ -241,7 +244,7 @@ export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
           return undefined;
         },
         reset() {
-          epoch.fill(-1);
+          epoch.fill(Number.NEGATIVE_INFINITY);
         },
         window: sum,
       };

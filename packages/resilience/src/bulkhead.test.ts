@@ -1,7 +1,8 @@
+import { createVirtualClock, flushPromises } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
 import { bulkhead } from './bulkhead.js';
 import { BulkheadFullError, BulkheadTimeoutError, CancelledError } from './errors.js';
-import { flush, TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 
 /** An operation that waits until its returned `release` is called. */
 function gate() {
@@ -17,17 +18,17 @@ function gate() {
 
 describe('bulkhead', () => {
   it('runs at most maxConcurrent calls and queues up to maxQueued, rejecting beyond', async () => {
-    const policy = bulkhead({ maxConcurrent: 2, maxQueued: 1, clock: new TestClock() });
+    const policy = bulkhead({ maxConcurrent: 2, maxQueued: 1, clock: createVirtualClock() });
     const g = gate();
     const a = policy.execute(g.fn);
     const b = policy.execute(g.fn);
     const c = policy.execute(g.fn);
     await expect(policy.execute(g.fn)).rejects.toBeInstanceOf(BulkheadFullError);
-    await flush();
+    await flushPromises();
     expect(g.started()).toBe(2);
     expect(policy.metrics()).toMatchObject({ active: 2, queued: 1, rejected: 1 });
     g.releases[0]?.();
-    await flush();
+    await flushPromises();
     expect(g.started()).toBe(3); // the queued call took the freed slot
     expect(policy.metrics()).toMatchObject({ active: 2, queued: 0 });
     g.releases[1]?.();
@@ -47,7 +48,7 @@ describe('bulkhead', () => {
   });
 
   it('rejects a call that waited longer than queueTimeoutMs and frees its place', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = bulkhead({ maxConcurrent: 1, maxQueued: 1, queueTimeoutMs: 100, clock });
     const g = gate();
     void policy.execute(g.fn);
@@ -58,22 +59,22 @@ describe('bulkhead', () => {
     expect(policy.metrics()).toMatchObject({ queued: 0, queueTimeouts: 1 });
     // Its place is free again.
     const next = policy.execute(g.fn);
-    await flush();
+    await flushPromises();
     expect(policy.metrics().queued).toBe(1);
     g.releases[0]?.();
-    await flush();
+    await flushPromises();
     g.releases[1]?.();
     await expect(next).resolves.toBe('done');
     expect(g.started()).toBe(2);
   });
 
   it('lets a queued call whose signal aborts leave at once and free its place', async () => {
-    const policy = bulkhead({ maxConcurrent: 1, maxQueued: 1, clock: new TestClock() });
+    const policy = bulkhead({ maxConcurrent: 1, maxQueued: 1, clock: createVirtualClock() });
     const g = gate();
     void policy.execute(g.fn);
     const caller = new AbortController();
     const queued = policy.execute(g.fn, caller.signal);
-    await flush();
+    await flushPromises();
     expect(policy.metrics().queued).toBe(1);
     caller.abort();
     await expect(queued).rejects.toBeInstanceOf(CancelledError);
@@ -81,7 +82,7 @@ describe('bulkhead', () => {
     const next = policy.execute(g.fn);
     await expect(policy.execute(g.fn)).rejects.toBeInstanceOf(BulkheadFullError);
     g.releases[0]?.();
-    await flush();
+    await flushPromises();
     g.releases[1]?.();
     await expect(next).resolves.toBe('done');
     expect(g.started()).toBe(2); // the aborted call never ran
@@ -101,7 +102,7 @@ describe('bulkhead', () => {
   });
 
   it('emits a rejection event for each reason', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = bulkhead({ maxConcurrent: 1, maxQueued: 1, queueTimeoutMs: 5, clock });
     const reasons: string[] = [];
     policy.onRejected((e) => reasons.push(e.reason));
@@ -118,7 +119,7 @@ describe('bulkhead', () => {
   });
 
   it('rejects nonsensical settings', () => {
-    expect(() => bulkhead({ maxConcurrent: 0 })).toThrow(RangeError);
-    expect(() => bulkhead({ maxConcurrent: 1, maxQueued: -1 })).toThrow(RangeError);
+    expectInvalidOption(() => bulkhead({ maxConcurrent: 0 }), 'maxConcurrent');
+    expectInvalidOption(() => bulkhead({ maxConcurrent: 1, maxQueued: -1 }), 'maxQueued');
   });
 });

@@ -1,8 +1,8 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import type { Ctx, Operation } from './context.js';
-import { abortError, BulkheadFullError, BulkheadTimeoutError, frozen } from './errors.js';
+import { abortError, BulkheadFullError, BulkheadTimeoutError, frozen, invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /** Options of {@link bulkhead}. */
 export interface BulkheadOptions {
@@ -72,7 +72,7 @@ export class BulkheadPolicy extends PolicyBase {
   private queueTimeouts = 0;
   private aborted = 0;
   private readonly rejectEvents = new Emitter<BulkheadRejectionEvent>();
-  private readonly fullRejection: BulkheadFullError;
+  private readonly fullRejection: FastFail;
 
   constructor(options: BulkheadOptions) {
     super();
@@ -82,12 +82,14 @@ export class BulkheadPolicy extends PolicyBase {
     this.queueTimeoutMs = options.queueTimeoutMs;
     this.clock = options.clock ?? systemClock;
     if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1)
-      throw new RangeError(`bulkhead: maxConcurrent must be an integer >= 1, got ${this.maxConcurrent}`);
+      throw invalidOption('bulkhead', 'maxConcurrent', `must be an integer >= 1, got ${this.maxConcurrent}`);
     if (!Number.isInteger(this.maxQueued) || this.maxQueued < 0)
-      throw new RangeError(`bulkhead: maxQueued must be an integer >= 0, got ${this.maxQueued}`);
+      throw invalidOption('bulkhead', 'maxQueued', `must be an integer >= 0, got ${this.maxQueued}`);
     if (this.queueTimeoutMs !== undefined && !(this.queueTimeoutMs >= 0))
-      throw new RangeError(`bulkhead: queueTimeoutMs must be >= 0, got ${this.queueTimeoutMs}`);
-    this.fullRejection = frozen(new BulkheadFullError(this.name, this.maxConcurrent, this.maxQueued));
+      throw invalidOption('bulkhead', 'queueTimeoutMs', `must be >= 0, got ${this.queueTimeoutMs}`);
+    this.fullRejection = new FastFail(
+      frozen(new BulkheadFullError(this.name, this.maxConcurrent, this.maxQueued)),
+    );
   }
 
   /** @internal */
@@ -104,25 +106,42 @@ export class BulkheadPolicy extends PolicyBase {
     if (this.queued < this.maxQueued) return this.wait(fn, chain, index, ctx);
     this.rejected++;
     this.emitReject('full');
-    return Promise.reject(
-      ctx.outcome ? this.fullRejection : new BulkheadFullError(this.name, this.maxConcurrent, this.maxQueued),
-    );
+    if (ctx.outcome) return Promise.resolve(this.fullRejection);
+    return Promise.reject(new BulkheadFullError(this.name, this.maxConcurrent, this.maxQueued));
   }
 
   /** Runs with a slot already taken, and gives it back. */
-  private async runHeld(
+  private runHeld(
     fn: Operation<unknown>,
     chain: readonly PolicyBase<unknown>[],
     index: number,
     ctx: Ctx,
   ): Promise<unknown> {
     this.executed++;
+    let result: unknown;
     try {
-      return await next(fn, chain, index, ctx);
-    } finally {
+      result = next(fn, chain, index, ctx);
+    } catch (error) {
       this.release();
+      return Promise.reject(error);
     }
+    if (!isThenable(result)) {
+      this.release();
+      return Promise.resolve(result);
+    }
+    // Giving the slot back needs nothing from the call: two handlers shared by every call.
+    return Promise.resolve(result).then(this.releaseAfterValue, this.releaseAfterError);
   }
+
+  private readonly releaseAfterValue = (value: unknown): unknown => {
+    this.release();
+    return value;
+  };
+
+  private readonly releaseAfterError = (error: unknown): never => {
+    this.release();
+    throw error;
+  };
 
   private async wait(
     fn: Operation<unknown>,

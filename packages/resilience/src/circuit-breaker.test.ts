@@ -1,10 +1,11 @@
 import { SluiceError } from '@sluice/errors';
+import { createVirtualClock } from '@sluice/testing';
 import { describe, expect, it } from 'vitest';
 import { exponential } from './backoff.js';
 import { consecutive, countWindow, timeWindow } from './breaker-strategy.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { CircuitOpenError } from './errors.js';
-import { TestClock } from './test-clock.test-support.js';
+import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 
 const down = () => {
   throw new SluiceError({ code: 'unavailable', reason: 'TEST_DOWN' });
@@ -23,7 +24,7 @@ async function attempt(breaker: ReturnType<typeof circuitBreaker>, fn: () => unk
 
 describe('circuitBreaker', () => {
   it('opens after N consecutive failures and fails fast with the time until the next probe', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(3), breakDurationMs: 1_000, clock });
     expect(await attempt(breaker, down)).toBe('fail');
     expect(await attempt(breaker, up)).toBe('ok'); // a success resets the count
@@ -46,7 +47,7 @@ describe('circuitBreaker', () => {
   });
 
   it('half-open admits exactly maxProbes concurrent probes and rejects the rest', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: consecutive(1),
       breakDurationMs: 100,
@@ -78,7 +79,7 @@ describe('circuitBreaker', () => {
   });
 
   it('needs successThreshold probe successes to close', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: consecutive(1),
       breakDurationMs: 100,
@@ -95,7 +96,7 @@ describe('circuitBreaker', () => {
   });
 
   it('re-opens on any failure in half-open, for a break that may grow', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: consecutive(1),
       breakBackoff: exponential({ baseMs: 100, multiplier: 2, maxMs: 1_000, jitter: 'none' }),
@@ -124,7 +125,7 @@ describe('circuitBreaker', () => {
   });
 
   it('counts only the failures isFailure accepts (by default not the caller’s own mistakes)', async () => {
-    const breaker = circuitBreaker({ strategy: consecutive(2), clock: new TestClock() });
+    const breaker = circuitBreaker({ strategy: consecutive(2), clock: createVirtualClock() });
     const notFound = () => {
       throw new SluiceError({ code: 'not_found', reason: 'ORDER_NOT_FOUND' });
     };
@@ -138,7 +139,7 @@ describe('circuitBreaker', () => {
   });
 
   it('opens on the failure rate over a count window once minimumCalls were seen', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: countWindow({ size: 4, failureRateThreshold: 0.5, minimumCalls: 4 }),
       clock,
@@ -154,7 +155,7 @@ describe('circuitBreaker', () => {
   it('slides the count window: old outcomes leave it', async () => {
     const breaker = circuitBreaker({
       strategy: countWindow({ size: 3, failureRateThreshold: 0.66, minimumCalls: 3 }),
-      clock: new TestClock(),
+      clock: createVirtualClock(),
     });
     for (const fn of [down, up, up, down, up, down]) await attempt(breaker, fn);
     // Windows seen: [d,u,u] [u,u,d] [u,d,u] [d,u,d]: only the last reaches 2/3 failures.
@@ -162,7 +163,7 @@ describe('circuitBreaker', () => {
   });
 
   it('opens on the failure rate over a time window only above the minimum throughput', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: timeWindow({ windowMs: 1_000, buckets: 10, failureRateThreshold: 0.5, minimumThroughput: 4 }),
       clock,
@@ -182,7 +183,7 @@ describe('circuitBreaker', () => {
   });
 
   it('opens on the slow-call rate', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({
       strategy: countWindow({ size: 2, failureRateThreshold: 1 }),
       slowCall: { thresholdMs: 100, rateThreshold: 1 },
@@ -204,7 +205,7 @@ describe('circuitBreaker', () => {
   });
 
   it('isolate() rejects everything until reset()', async () => {
-    const breaker = circuitBreaker({ clock: new TestClock() });
+    const breaker = circuitBreaker({ clock: createVirtualClock() });
     breaker.isolate();
     await expect(breaker.execute(up)).rejects.toMatchObject({ reason: 'RESILIENCE_CIRCUIT_ISOLATED' });
     expect(breaker.state).toBe('isolated');
@@ -213,7 +214,7 @@ describe('circuitBreaker', () => {
   });
 
   it('ignores outcomes of calls admitted before the last state change', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 100, clock });
     let fail: (() => void) | undefined;
     const stale = breaker.execute(
@@ -230,7 +231,7 @@ describe('circuitBreaker', () => {
   });
 
   it('round-trips its state through toJSON() and initialState', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 1_000, clock });
     await attempt(breaker, down);
     await clock.advance(300);
@@ -241,7 +242,7 @@ describe('circuitBreaker', () => {
       consecutiveOpens: 1,
       lastBreakMs: 1_000,
     });
-    const clock2 = new TestClock(50_000);
+    const clock2 = createVirtualClock({ start: 50_000 });
     const revived = circuitBreaker({ breakDurationMs: 1_000, initialState: snapshot, clock: clock2 });
     await expect(revived.execute(up)).rejects.toMatchObject({ retryAfterMs: 700 });
     await clock2.advance(700);
@@ -249,7 +250,7 @@ describe('circuitBreaker', () => {
   });
 
   it('emits state changes in order', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 10, clock });
     const changes: string[] = [];
     breaker.onStateChange((e) => changes.push(`${e.from}>${e.to}`));
@@ -270,7 +271,7 @@ describe('circuitBreaker', () => {
   });
 
   it('outcome API: rejects with one shared frozen error whose retryAfterMs is live', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const breaker = circuitBreaker({ strategy: consecutive(1), breakDurationMs: 1_000, clock });
     await breaker.executeOutcome(down);
     const a = await breaker.executeOutcome(up);
@@ -301,10 +302,98 @@ describe('circuitBreaker', () => {
   });
 
   it('rejects nonsensical settings', () => {
-    expect(() => consecutive(0)).toThrow(RangeError);
-    expect(() => countWindow({ size: 10, failureRateThreshold: 1.5 })).toThrow(RangeError);
-    expect(() => countWindow({ size: 10, minimumCalls: 11 })).toThrow(RangeError);
-    expect(() => timeWindow({ windowMs: 0 })).toThrow(RangeError);
-    expect(() => circuitBreaker({ halfOpen: { maxProbes: 0 } })).toThrow(RangeError);
+    expectInvalidOption(() => consecutive(0), 'threshold');
+    expectInvalidOption(() => countWindow({ size: 10, failureRateThreshold: 1.5 }), 'failureRateThreshold');
+    expectInvalidOption(() => countWindow({ size: 10, minimumCalls: 11 }), 'minimumCalls');
+    expectInvalidOption(() => timeWindow({ windowMs: 0 }), 'windowMs');
+    expectInvalidOption(() => circuitBreaker({ halfOpen: { maxProbes: 0 } }), 'halfOpen.maxProbes');
+    expectInvalidOption(
+      () => circuitBreaker({ initialState: JSON.parse('{"state":"ajar"}') }),
+      'initialState.state',
+    );
+    expectInvalidOption(
+      () => circuitBreaker({ initialState: { state: 'open', openRemainingMs: -5 } }),
+      'initialState.openRemainingMs',
+    );
+  });
+
+  it('counts what a custom isFailure accepts, and everything else as success', async () => {
+    const breaker = circuitBreaker({
+      strategy: consecutive(2),
+      isFailure: (e) => e instanceof Error && e.message === 'overloaded',
+      clock: createVirtualClock(),
+    });
+    for (let i = 0; i < 3; i++) await attempt(breaker, down); // a SluiceError, but not "overloaded"
+    expect(breaker.state).toBe('closed');
+    const overloaded = () => {
+      throw new Error('overloaded');
+    };
+    await attempt(breaker, overloaded);
+    await attempt(breaker, overloaded);
+    expect(breaker.state).toBe('open');
+    expect(breaker.metrics()).toMatchObject({ successes: 3, failures: 2 });
+  });
+
+  it('with consecutive(), a slow success counts toward the threshold like a failure', async () => {
+    const clock = createVirtualClock();
+    const breaker = circuitBreaker({ strategy: consecutive(2), slowCall: { thresholdMs: 50 }, clock });
+    const slow = () => new Promise((r) => clock.setTimeout(() => r('slow'), 60));
+    const a = breaker.execute(slow);
+    await clock.advance(60);
+    await a;
+    expect(breaker.state).toBe('closed');
+    await attempt(breaker, down);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('hydrates an isolated or half-open state', async () => {
+    const isolated = circuitBreaker({ initialState: { state: 'isolated' }, clock: createVirtualClock() });
+    await expect(isolated.execute(up)).rejects.toMatchObject({ reason: 'RESILIENCE_CIRCUIT_ISOLATED' });
+    const halfOpen = circuitBreaker({
+      initialState: { state: 'half-open', consecutiveOpens: 2, lastBreakMs: 200 },
+      breakBackoff: exponential({ baseMs: 100, jitter: 'none' }),
+      clock: createVirtualClock(),
+    });
+    expect(halfOpen.state).toBe('half-open');
+    const breaks: number[] = [];
+    halfOpen.onBreak((e) => breaks.push(e.durationMs ?? -1));
+    await attempt(halfOpen, down);
+    expect(breaks).toEqual([400]); // the third opening in a row
+  });
+
+  it('describes slow-call and growing-break settings', () => {
+    expect(
+      circuitBreaker({
+        strategy: timeWindow({ windowMs: 5_000 }),
+        slowCall: { thresholdMs: 300, rateThreshold: 0.8 },
+        breakBackoff: exponential({ baseMs: 1_000, maxMs: 60_000, jitter: 'none' }),
+      }).describe().options,
+    ).toEqual({
+      strategy: {
+        type: 'time-window',
+        windowMs: 5_000,
+        buckets: 10,
+        failureRateThreshold: 0.5,
+        minimumThroughput: 10,
+      },
+      slowCall: { thresholdMs: 300, rateThreshold: 0.8 },
+      breakBackoff: { type: 'exponential', baseMs: 1_000, multiplier: 2, maxMs: 60_000, jitter: 'none' },
+      halfOpen: { maxProbes: 1, successThreshold: 1 },
+    });
+  });
+
+  it('time window: closing forgets old failures even early in the clock’s life (found by the property test)', async () => {
+    const clock = createVirtualClock();
+    const breaker = circuitBreaker({
+      strategy: timeWindow({ windowMs: 3_000, buckets: 3, failureRateThreshold: 0.1, minimumThroughput: 1 }),
+      breakDurationMs: 1_000,
+      clock,
+    });
+    await attempt(breaker, down); // opens at t=0
+    await clock.advance(1_000);
+    expect(await attempt(breaker, up)).toBe('ok'); // the probe closes it and resets the window
+    expect(await attempt(breaker, up)).toBe('ok');
+    expect(breaker.state).toBe('closed');
+    expect(breaker.metrics().window).toMatchObject({ calls: 1, failures: 0 });
   });
 });

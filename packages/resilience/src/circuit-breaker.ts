@@ -9,9 +9,9 @@ import {
 } from './breaker-strategy.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Ctx, Operation } from './context.js';
-import { CircuitOpenError, frozen } from './errors.js';
+import { CircuitOpenError, frozen, invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 
 /**
  * - `closed`: calls run; outcomes feed the strategy.
@@ -117,6 +117,8 @@ export interface CircuitBreakerMetrics {
   readonly window: BreakerWindow;
 }
 
+const STATES: ReadonlySet<string> = new Set<CircuitState>(['closed', 'open', 'half-open', 'isolated']);
+
 const CALLER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'invalid_argument',
   'not_found',
@@ -173,9 +175,9 @@ export class CircuitBreakerPolicy extends PolicyBase {
   private readonly halfOpenEvents = new Emitter<{ readonly breaker: string }>();
   private readonly closeEvents = new Emitter<{ readonly breaker: string }>();
   private readonly rejectEvents = new Emitter<RejectionEvent>();
-  // One frozen error each for the outcome API; `retryAfterMs` is read live.
-  private readonly openRejection: CircuitOpenError;
-  private readonly isolatedRejection: CircuitOpenError;
+  // One frozen rejection each for the outcome API; `retryAfterMs` is read live.
+  private readonly openRejection: FastFail;
+  private readonly isolatedRejection: FastFail;
 
   constructor(options: CircuitBreakerOptions = {}) {
     super();
@@ -185,28 +187,44 @@ export class CircuitBreakerPolicy extends PolicyBase {
     this.slowMs = options.slowCall?.thresholdMs ?? Number.POSITIVE_INFINITY;
     this.slowRate = options.slowCall ? (options.slowCall.rateThreshold ?? 1) : undefined;
     if (this.slowRate !== undefined && !(this.slowRate > 0 && this.slowRate <= 1))
-      throw new RangeError(`circuitBreaker: slowCall.rateThreshold must be in (0, 1], got ${this.slowRate}`);
+      throw invalidOption(
+        'circuitBreaker',
+        'slowCall.rateThreshold',
+        `must be in (0, 1], got ${this.slowRate}`,
+      );
     this.timed = options.slowCall !== undefined || this.strategy.needsClock;
     this.window = this.strategy.create(this.slowRate);
     this.breakDurationMs = options.breakDurationMs ?? 10_000;
     if (!(this.breakDurationMs >= 0))
-      throw new RangeError(`circuitBreaker: breakDurationMs must be >= 0, got ${this.breakDurationMs}`);
+      throw invalidOption('circuitBreaker', 'breakDurationMs', `must be >= 0, got ${this.breakDurationMs}`);
     this.breakBackoff = options.breakBackoff;
     this.maxProbes = options.halfOpen?.maxProbes ?? 1;
     this.successThreshold = options.halfOpen?.successThreshold ?? 1;
     if (!Number.isInteger(this.maxProbes) || this.maxProbes < 1)
-      throw new RangeError(
-        `circuitBreaker: halfOpen.maxProbes must be an integer >= 1, got ${this.maxProbes}`,
+      throw invalidOption(
+        'circuitBreaker',
+        'halfOpen.maxProbes',
+        `must be an integer >= 1, got ${this.maxProbes}`,
       );
     if (!Number.isInteger(this.successThreshold) || this.successThreshold < 1)
-      throw new RangeError(
-        `circuitBreaker: halfOpen.successThreshold must be an integer >= 1, got ${this.successThreshold}`,
+      throw invalidOption(
+        'circuitBreaker',
+        'halfOpen.successThreshold',
+        `must be an integer >= 1, got ${this.successThreshold}`,
       );
     this.isFailure = options.isFailure ?? isBreakerFailure;
     this.openRejection = this.sharedRejection(false);
     this.isolatedRejection = this.sharedRejection(true);
     const initial = options.initialState;
     if (initial !== undefined) {
+      if (!STATES.has(initial.state))
+        throw invalidOption(
+          'circuitBreaker',
+          'initialState.state',
+          `must be one of ${[...STATES].join(', ')}`,
+        );
+      if (initial.openRemainingMs !== undefined && !(initial.openRemainingMs >= 0))
+        throw invalidOption('circuitBreaker', 'initialState.openRemainingMs', 'must be >= 0');
       this.st = initial.state;
       this.consecutiveOpens = initial.consecutiveOpens ?? 0;
       this.lastBreakMs = initial.lastBreakMs;
@@ -234,10 +252,42 @@ export class CircuitBreakerPolicy extends PolicyBase {
         this.probes++;
         probe = true;
       } else {
-        return Promise.reject(this.reject(ctx));
+        return this.reject(ctx);
       }
     }
-    return this.guarded(fn, chain, index, ctx, probe);
+    if (probe || this.timed) return this.guarded(fn, chain, index, ctx, probe);
+    // Closed, untimed: the common case. The outcome handlers belong to the
+    // current generation (rebuilt on each transition), so no closure is made per call.
+    this.calls++;
+    let result: unknown;
+    try {
+      result = next(fn, chain, index, ctx);
+    } catch (error) {
+      this.settle(this.isFailure(error), error, this.generation, false, 0);
+      return Promise.reject(error);
+    }
+    const h = this.handlers;
+    if (!isThenable(result)) return Promise.resolve(h.onValue(result));
+    return Promise.resolve(result).then(h.onValue, h.onError);
+  }
+
+  /** Outcome handlers of closed, untimed calls admitted in the current generation. */
+  private handlers = this.makeHandlers();
+
+  private makeHandlers(): { onValue: (value: unknown) => unknown; onError: (error: unknown) => never } {
+    const generation = this.generation;
+    return {
+      onValue: (value) => {
+        if (value instanceof FastFail)
+          this.settle(this.isFailure(value.error), value.error, generation, false, 0);
+        else this.settle(false, undefined, generation, false, 0);
+        return value;
+      },
+      onError: (error) => {
+        this.settle(this.isFailure(error), error, generation, false, 0);
+        throw error;
+      },
+    };
   }
 
   private async guarded(
@@ -257,7 +307,10 @@ export class CircuitBreakerPolicy extends PolicyBase {
       this.settle(this.isFailure(error), error, generation, probe, start);
       throw error;
     }
-    this.settle(false, undefined, generation, probe, start);
+    if (value instanceof FastFail) {
+      // An inner policy's rejection on the outcome path: a failure like any other.
+      this.settle(this.isFailure(value.error), value.error, generation, probe, start);
+    } else this.settle(false, undefined, generation, probe, start);
     return value;
   }
 
@@ -280,7 +333,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
     if (reason !== undefined) this.open(reason, error);
   }
 
-  private reject(ctx: Ctx): CircuitOpenError {
+  private reject(ctx: Ctx): Promise<unknown> {
     this.rejections++;
     const isolated = this.st === 'isolated';
     const retryAfterMs = this.st === 'open' ? Math.max(0, this.openUntil - this.clock.now()) : undefined;
@@ -291,8 +344,8 @@ export class CircuitBreakerPolicy extends PolicyBase {
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
     }
-    if (ctx.outcome) return isolated ? this.isolatedRejection : this.openRejection;
-    return new CircuitOpenError(this.name, retryAfterMs, isolated);
+    if (ctx.outcome) return Promise.resolve(isolated ? this.isolatedRejection : this.openRejection);
+    return Promise.reject(new CircuitOpenError(this.name, retryAfterMs, isolated));
   }
 
   private open(reason: BreakReason, error: unknown): void {
@@ -319,6 +372,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
     const from = this.st;
     this.st = to;
     this.generation++;
+    this.handlers = this.makeHandlers();
     this.probes = 0;
     this.probeSuccesses = 0;
     if (to === 'closed') {
@@ -331,7 +385,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
     if (to === 'closed' && this.closeEvents.active) this.closeEvents.emit({ breaker: this.name });
   }
 
-  private sharedRejection(isolated: boolean): CircuitOpenError {
+  private sharedRejection(isolated: boolean): FastFail {
     const error = new CircuitOpenError(this.name, undefined, isolated);
     if (!isolated) {
       Object.defineProperty(error, 'retryAfterMs', {
@@ -339,7 +393,7 @@ export class CircuitBreakerPolicy extends PolicyBase {
         get: () => (this.st === 'open' ? Math.max(0, this.openUntil - this.clock.now()) : undefined),
       });
     }
-    return frozen(error);
+    return new FastFail(frozen(error));
   }
 
   /** Opens the breaker by hand until {@link reset}: every call fails fast. */

@@ -27,6 +27,8 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The real clock: `performance.now()` (monotonic, unaffected by wall-clock
  * adjustments) and Node's timers. The default of every policy.
@@ -34,7 +36,8 @@ export interface Clock {
 export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
   setTimeout(callback: () => void, delayMs: number, options?: TimerOptions): TimerHandle {
-    const t = setTimeout(callback, delayMs);
+    // Node fires a delay above 2^31 - 1 ms after 1 ms instead: clamp it to ~24.8 days.
+    const t = setTimeout(callback, Math.min(delayMs, MAX_TIMER_MS));
     if (options?.unref) t.unref();
     return t;
   },

@@ -1,5 +1,4 @@
-import type { Clock } from './clock.js';
-import { Deadline } from './deadline.js';
+import type { Deadline } from './deadline.js';
 
 /**
  * What a policy hands the operation it runs. Every field is computed on
@@ -81,6 +80,40 @@ export class RootCtx extends Ctx {
   }
 }
 
+/**
+ * The root context of a call with no signal and no deadline: nothing can
+ * abort it and it holds no per-call state, so one instance serves every such
+ * call (one for `execute()`, one for `executeOutcome()`) and the call
+ * allocates no context at all.
+ * @internal
+ */
+class PlainRootCtx extends Ctx {
+  readonly outcome: boolean;
+  constructor(outcome: boolean) {
+    super();
+    this.outcome = outcome;
+  }
+  get attempt(): number {
+    return 1;
+  }
+  get deadline(): undefined {
+    return undefined;
+  }
+  get signal(): AbortSignal {
+    // A fresh, never-aborting signal per read (a shared one would collect the
+    // listeners operations forget to remove).
+    return new AbortController().signal;
+  }
+  abortable(): undefined {
+    return undefined;
+  }
+}
+
+/** @internal */
+export const PLAIN_ROOT: Ctx = new PlainRootCtx(false);
+/** @internal */
+export const PLAIN_OUTCOME_ROOT: Ctx = new PlainRootCtx(true);
+
 /** A retry's or hedge's attempt: the parent's signal and deadline, its own number. @internal */
 export class AttemptCtx extends Ctx {
   private readonly parent: Ctx;
@@ -113,43 +146,35 @@ export class AttemptCtx extends Ctx {
  * @internal
  */
 export class AbortingCtx extends Ctx {
-  private readonly parent: Ctx;
+  // Few fields on purpose: one of these is allocated per call of a timeout
+  // or hedge, and everything about aborting is rare (read lazily).
+  protected readonly parent: Ctx;
   readonly attempt: number;
-  private controller: AbortController | undefined;
-  private reason: unknown;
-  private aborted = false;
-  private parentSignal: AbortSignal | undefined;
-  private onParentAbort: (() => void) | undefined;
-  private readonly narrowAt: number;
-  private readonly clock: Clock | undefined;
-  private narrowed: Deadline | undefined;
+  private controller: AbortController | undefined = undefined;
+  /** The abort reason, or NOT_ABORTED. */
+  private abortedWith: unknown = NOT_ABORTED;
+  /** The parent's signal and the listener forwarding its abort, while attached. */
+  private link: { readonly signal: AbortSignal; readonly listener: () => void } | undefined = undefined;
 
-  /**
-   * @param expiresAt when set (with `clock`), the deadline inner calls see is
-   *   narrowed to it.
-   */
-  constructor(parent: Ctx, attempt: number, expiresAt = Number.POSITIVE_INFINITY, clock?: Clock) {
+  constructor(parent: Ctx, attempt: number) {
     super();
     this.parent = parent;
     this.attempt = attempt;
-    this.narrowAt = expiresAt;
-    this.clock = clock;
   }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       const c = new AbortController();
       this.controller = c;
-      if (this.aborted) c.abort(this.reason);
+      if (this.abortedWith !== NOT_ABORTED) c.abort(this.abortedWith);
       else {
         const ps = this.parent.abortable();
         if (ps !== undefined) {
           if (ps.aborted) c.abort(ps.reason);
           else {
-            const forward = () => c.abort(ps.reason);
-            ps.addEventListener('abort', forward, { once: true });
-            this.parentSignal = ps;
-            this.onParentAbort = forward;
+            const listener = () => c.abort(ps.reason);
+            ps.addEventListener('abort', listener, { once: true });
+            this.link = { signal: ps, listener };
           }
         }
       }
@@ -158,9 +183,7 @@ export class AbortingCtx extends Ctx {
   }
 
   get deadline(): Deadline | undefined {
-    if (this.clock === undefined) return this.parent.deadline;
-    this.narrowed ??= Deadline.at(this.narrowAt, this.clock).min(this.parent.deadline);
-    return this.narrowed;
+    return this.parent.deadline;
   }
 
   get outcome(): boolean {
@@ -173,24 +196,24 @@ export class AbortingCtx extends Ctx {
 
   /** True once {@link abort} ran. */
   get isAborted(): boolean {
-    return this.aborted;
+    return this.abortedWith !== NOT_ABORTED;
   }
 
   /** Aborts the signal (if anyone holds it) with `reason`; later reads see it aborted. */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
+    if (this.abortedWith !== NOT_ABORTED) return;
+    this.abortedWith = reason;
     this.release();
     this.controller?.abort(reason);
   }
 
   /** Stops forwarding the parent's abort (no listener outlives the call). */
   release(): void {
-    if (this.parentSignal !== undefined && this.onParentAbort !== undefined) {
-      this.parentSignal.removeEventListener('abort', this.onParentAbort);
-      this.parentSignal = undefined;
-      this.onParentAbort = undefined;
+    if (this.link !== undefined) {
+      this.link.signal.removeEventListener('abort', this.link.listener);
+      this.link = undefined;
     }
   }
 }
+
+const NOT_ABORTED: unique symbol = Symbol('not-aborted');

@@ -138,11 +138,11 @@ export class RateLimitedError extends SluiceError {
 export class CancelledError extends SluiceError {
   override readonly name: string = 'CancelledError';
 
-  constructor(cause?: unknown) {
+  constructor(cause?: unknown, message = 'cancelled by the caller') {
     super({
       code: 'cancelled',
       reason: ResilienceReasons.CANCELLED,
-      message: 'cancelled by the caller',
+      message,
       ...(cause === undefined ? {} : { cause }),
     });
   }
@@ -164,4 +164,19 @@ export function abortError(signal: AbortSignal): SluiceError {
  */
 export function frozen<E extends Error>(error: E): E {
   return Object.freeze(error);
+}
+
+/**
+ * A policy was built with an option that makes no sense (a negative limit, a
+ * rate above 1…). Code `invalid_argument`, reason
+ * `RESILIENCE_INVALID_OPTION`, `details.violations` names the option. Thrown
+ * by the factories, before anything is built.
+ */
+export function invalidOption(factory: string, field: string, problem: string): SluiceError {
+  return new SluiceError({
+    code: 'invalid_argument',
+    reason: ResilienceReasons.INVALID_OPTION,
+    message: `${factory}: ${field} ${problem}`,
+    details: { violations: [{ field, message: problem }] },
+  });
 }

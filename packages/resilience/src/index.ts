@@ -18,7 +18,7 @@
 
 // Policies
 export type { Backoff, ExponentialOptions } from './backoff.js';
-export { constant, exponential } from './backoff.js';
+export { constant, decorrelatedJitter, exponential, fullJitter } from './backoff.js';
 export type {
   BreakerStrategy,
   BreakerWindow,
@@ -56,9 +56,17 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { Disposer, Listener } from './events.js';
+export type { FallbackEvent, FallbackMetrics, FallbackOptions } from './fallback.js';
+export { FallbackPolicy, fallback } from './fallback.js';
+export type { HedgeEvent, HedgingMetrics, HedgingOptions } from './hedging.js';
+export { HedgingPolicy, hedging } from './hedging.js';
 export type { ExtraOf, PipelineMetrics } from './pipeline.js';
 export { Pipeline, pipeline, wrap } from './pipeline.js';
 export type { Outcome, Policy, PolicyDescription } from './policy.js';
+export type { PolicyRegistry, PolicyRegistryOptions } from './policy-registry.js';
+export { createPolicyRegistry } from './policy-registry.js';
+export type { RateLimitedEvent, RateLimiterMetrics, RateLimiterOptions } from './rate-limiter.js';
+export { RateLimiterPolicy, rateLimiter } from './rate-limiter.js';
 export type { ResilienceReason } from './reasons.js';
 export { ResilienceReasons } from './reasons.js';
 export type { GiveUpEvent, GiveUpReason, RetryEvent, RetryMetrics, RetryOptions } from './retry.js';

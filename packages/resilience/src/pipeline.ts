@@ -1,4 +1,5 @@
 import type { Ctx, Operation } from './context.js';
+import { invalidOption } from './errors.js';
 import { type EXTRA, type Policy, PolicyBase, type PolicyDescription } from './policy.js';
 
 /** What a policy may return instead of the operation's value (`never` for all but fallback). */
@@ -65,7 +66,7 @@ export function pipeline<const P extends readonly [Policy<unknown>, ...Policy<un
   const chain: PolicyBase<unknown>[] = [];
   for (const p of policies) {
     if (!(p instanceof PolicyBase)) {
-      throw new TypeError('pipeline: every policy must come from @sluice/resilience');
+      throw invalidOption('pipeline', 'policies', 'must all come from @sluice/resilience');
     }
     chain.push(...(p as PolicyBase<unknown>).chain);
   }

@@ -19,6 +19,8 @@ export const ResilienceReasons = {
   RATE_LIMITED: 'RESILIENCE_RATE_LIMITED',
   /** The caller's signal aborted while a policy was waiting (queue, backoff sleep) (`cancelled`). */
   CANCELLED: 'RESILIENCE_CANCELLED',
+  /** A policy factory was given an option out of range (`invalid_argument`, `details.violations`). */
+  INVALID_OPTION: 'RESILIENCE_INVALID_OPTION',
 } as const;
 
 /** One of {@link ResilienceReasons}. */

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from './clock.js';
+import { invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
 
 /** Options of {@link retryBudget}. */
@@ -74,11 +75,11 @@ export class RetryBudget {
     this.maxTokens = options.maxTokens ?? 100;
     this.name = options.name ?? 'retry-budget';
     this.clock = options.clock ?? systemClock;
-    if (!(this.ratio >= 0)) throw new RangeError(`retryBudget: ratio must be >= 0, got ${this.ratio}`);
+    if (!(this.ratio >= 0)) throw invalidOption('retryBudget', 'ratio', `must be >= 0, got ${this.ratio}`);
     if (!(this.floorRate >= 0))
-      throw new RangeError(`retryBudget: minRetriesPerSecond must be >= 0, got ${this.floorRate}`);
+      throw invalidOption('retryBudget', 'minRetriesPerSecond', `must be >= 0, got ${this.floorRate}`);
     if (!(this.maxTokens >= 0))
-      throw new RangeError(`retryBudget: maxTokens must be >= 0, got ${this.maxTokens}`);
+      throw invalidOption('retryBudget', 'maxTokens', `must be >= 0, got ${this.maxTokens}`);
     this.floor = this.floorRate;
     this.floorAt = this.clock.now();
   }

@@ -1,12 +1,13 @@
 import { SluiceError } from '@sluice/errors';
+import { createVirtualClock } from '@sluice/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { constant, exponential } from './backoff.js';
 import { Deadline } from './deadline.js';
 import { CancelledError } from './errors.js';
+import { expectInvalidOption } from './expect-invalid-option.test-support.js';
 import { retry } from './retry.js';
 import { retryBudget } from './retry-budget.js';
-import { TestClock } from './test-clock.test-support.js';
 
 const unavailable = (retryAfterMs?: number) =>
   new SluiceError({
@@ -28,7 +29,7 @@ function flaky(failures: number, error: () => unknown = () => unavailable()) {
 
 describe('retry', () => {
   it('retries retryable errors and numbers the attempts from 1', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const { fn, attempts } = flaky(2);
     const call = retry({ maxAttempts: 3, backoff: constant(100), clock }).execute(fn);
     await clock.advance(200);
@@ -37,7 +38,7 @@ describe('retry', () => {
   });
 
   it('counts maxAttempts as total attempts, the first call included', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const { fn, attempts } = flaky(10);
     const policy = retry({ maxAttempts: 3, backoff: constant(10), clock });
     const reasons: string[] = [];
@@ -52,7 +53,7 @@ describe('retry', () => {
   });
 
   it('does not retry errors that are not retryable (by default: anything but a retryable SluiceError)', async () => {
-    const policy = retry({ maxAttempts: 5, backoff: constant(0), clock: new TestClock() });
+    const policy = retry({ maxAttempts: 5, backoff: constant(0), clock: createVirtualClock() });
     const plain = flaky(1, () => new Error('bug'));
     await expect(policy.execute(plain.fn)).rejects.toThrow('bug');
     expect(plain.attempts).toEqual([1]);
@@ -70,7 +71,7 @@ describe('retry', () => {
   });
 
   it('retries results that retryOnResult accepts and returns the last one when attempts run out', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const results = [503, 503, 200];
     const policy = retry({
       maxAttempts: 3,
@@ -87,7 +88,7 @@ describe('retry', () => {
   });
 
   it("waits the server's retryAfterMs instead of the backoff", async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const { fn, attempts } = flaky(1, () => unavailable(750));
     const policy = retry({ backoff: constant(10), clock });
     const delays: number[] = [];
@@ -101,7 +102,7 @@ describe('retry', () => {
   });
 
   it('gives up at once when the server asks to wait longer than maxRetryAfterMs', async () => {
-    const policy = retry({ maxRetryAfterMs: 1_000, clock: new TestClock() });
+    const policy = retry({ maxRetryAfterMs: 1_000, clock: createVirtualClock() });
     const reasons: string[] = [];
     policy.onGiveUp((e) => reasons.push(e.reason));
     await expect(policy.execute(flaky(1, () => unavailable(5_000)).fn)).rejects.toMatchObject({
@@ -111,7 +112,7 @@ describe('retry', () => {
   });
 
   it('ends the backoff sleep at once when the signal aborts, and makes no further attempt', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const { fn, attempts } = flaky(5);
     const policy = retry({ maxAttempts: 5, backoff: constant(60_000), clock });
     const reasons: string[] = [];
@@ -138,7 +139,7 @@ describe('retry', () => {
   });
 
   it('gives up when the next delay would outlast the deadline', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = retry({ maxAttempts: 5, backoff: constant(100), clock });
     const reasons: string[] = [];
     policy.onGiveUp((e) => reasons.push(e.reason));
@@ -152,7 +153,7 @@ describe('retry', () => {
   });
 
   it('uses the exponential backoff delays in order', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const policy = retry({
       maxAttempts: 5,
       backoff: exponential({ baseMs: 100, multiplier: 2, maxMs: 300, jitter: 'none' }),
@@ -169,7 +170,7 @@ describe('retry', () => {
 
 describe('retryBudget', () => {
   it('returns the original error at once when the budget is empty, and says why', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const budget = retryBudget({ ratio: 0, minRetriesPerSecond: 1, clock });
     const policy = retry({ maxAttempts: 3, backoff: constant(0), budget, clock });
     const exhausted: unknown[] = [];
@@ -186,7 +187,7 @@ describe('retryBudget', () => {
   });
 
   it('refills the per-second floor over time', async () => {
-    const clock = new TestClock();
+    const clock = createVirtualClock();
     const budget = retryBudget({ ratio: 0, minRetriesPerSecond: 2, clock });
     expect(budget.tryWithdraw()).toBe(true);
     expect(budget.tryWithdraw()).toBe(true);
@@ -199,7 +200,7 @@ describe('retryBudget', () => {
   });
 
   it('lets retries add at most `ratio` of the calls', () => {
-    const budget = retryBudget({ ratio: 0.2, minRetriesPerSecond: 0, clock: new TestClock() });
+    const budget = retryBudget({ ratio: 0.2, minRetriesPerSecond: 0, clock: createVirtualClock() });
     let paid = 0;
     for (let i = 0; i < 1_000; i++) {
       budget.deposit();
@@ -210,7 +211,12 @@ describe('retryBudget', () => {
   });
 
   it('banks at most maxTokens', () => {
-    const budget = retryBudget({ ratio: 1, minRetriesPerSecond: 0, maxTokens: 3, clock: new TestClock() });
+    const budget = retryBudget({
+      ratio: 1,
+      minRetriesPerSecond: 0,
+      maxTokens: 3,
+      clock: createVirtualClock(),
+    });
     for (let i = 0; i < 10; i++) budget.deposit();
     expect(budget.tokens).toBe(3);
   });
@@ -263,9 +269,9 @@ describe('backoff', () => {
   });
 
   it('rejects nonsensical settings', () => {
-    expect(() => exponential({ baseMs: 100, maxMs: 50 })).toThrow(RangeError);
-    expect(() => exponential({ multiplier: 0.5 })).toThrow(RangeError);
-    expect(() => constant(-1)).toThrow(RangeError);
-    expect(() => retry({ maxAttempts: 0 })).toThrow(RangeError);
+    expectInvalidOption(() => exponential({ baseMs: 100, maxMs: 50 }), 'maxMs');
+    expectInvalidOption(() => exponential({ multiplier: 0.5 }), 'multiplier');
+    expectInvalidOption(() => constant(-1), 'ms');
+    expectInvalidOption(() => retry({ maxAttempts: 0 }), 'maxAttempts');
   });
 });

@@ -2,8 +2,9 @@ import { isRetryable } from '@sluice/errors';
 import { type Backoff, exponential } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import { AttemptCtx, type Ctx, type Operation } from './context.js';
+import { invalidOption } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { next, PolicyBase, type PolicyDescription } from './policy.js';
+import { FastFail, isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
 import type { RetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
 
@@ -100,6 +101,7 @@ export interface RetryMetrics {
 }
 
 const NOT_RETRYING = Symbol('not-retrying');
+const NO_FAILURE = Symbol('no-failure');
 
 /**
  * Retries a failed operation after a backoff. See {@link retry}.
@@ -126,7 +128,7 @@ export class RetryPolicy extends PolicyBase {
     this.name = options.name ?? 'retry';
     this.maxAttempts = options.maxAttempts ?? 3;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1)
-      throw new RangeError(`retry: maxAttempts must be an integer >= 1, got ${this.maxAttempts}`);
+      throw invalidOption('retry', 'maxAttempts', `must be an integer >= 1, got ${this.maxAttempts}`);
     this.backoff = options.backoff ?? exponential();
     this.retryOn = options.retryOn ?? isRetryable;
     this.retryOnResult = options.retryOnResult;
@@ -136,22 +138,72 @@ export class RetryPolicy extends PolicyBase {
   }
 
   /** @internal */
-  async run(fn: Operation<unknown>, chain: readonly PolicyBase<unknown>[], index: number, ctx: Ctx) {
+  run(
+    fn: Operation<unknown>,
+    chain: readonly PolicyBase<unknown>[],
+    index: number,
+    ctx: Ctx,
+  ): Promise<unknown> {
     this.calls++;
     this.budget?.deposit();
+    const actx: Ctx = ctx.attempt === 1 ? ctx : new AttemptCtx(ctx, 1);
+    // Results to inspect, or inner fast-fails to expect: the general loop from the start.
+    if (this.retryOnResult !== undefined || ctx.outcome)
+      return this.loop(fn, chain, index, ctx, actx, NO_FAILURE);
+    // The common case: the first attempt succeeds. Its success handler is shared
+    // by all calls; only a failure builds per-call state (the loop).
+    let result: unknown;
+    try {
+      result = next(fn, chain, index, actx);
+    } catch (error) {
+      return this.loop(fn, chain, index, ctx, actx, error);
+    }
+    if (!isThenable(result)) {
+      this.successes++;
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).then(this.firstSucceeded, (error: unknown) =>
+      this.loop(fn, chain, index, ctx, actx, error),
+    );
+  }
+
+  private readonly firstSucceeded = (value: unknown): unknown => {
+    this.successes++;
+    return value;
+  };
+
+  /** The retry loop; `firstFailure` is the first attempt's error when it already ran (else {@link NO_FAILURE}). */
+  private async loop(
+    fn: Operation<unknown>,
+    chain: readonly PolicyBase<unknown>[],
+    index: number,
+    ctx: Ctx,
+    firstCtx: Ctx,
+    firstFailure: unknown,
+  ): Promise<unknown> {
     let attempt = 1;
     let previousDelay: number | undefined;
-    let actx: Ctx = ctx.attempt === 1 ? ctx : new AttemptCtx(ctx, 1);
+    let actx: Ctx = firstCtx;
+    let pending = firstFailure;
     for (;;) {
       let error: unknown;
       let result: unknown = NOT_RETRYING;
+      // An inner policy's rejection on the outcome path, returned as is if we give up on it.
+      let fast: FastFail | undefined;
       try {
+        if (pending !== NO_FAILURE) {
+          const failure = pending;
+          pending = NO_FAILURE;
+          throw failure;
+        }
         const value = await next(fn, chain, index, actx);
-        if (this.retryOnResult === undefined || !this.retryOnResult(value, attempt)) {
+        if (value instanceof FastFail) {
+          fast = value;
+          error = value.error;
+        } else if (this.retryOnResult === undefined || !this.retryOnResult(value, attempt)) {
           this.successes++;
           return value;
-        }
-        result = value;
+        } else result = value;
       } catch (e) {
         error = e;
       }
@@ -170,9 +222,9 @@ export class RetryPolicy extends PolicyBase {
                 ? 'budget-exhausted'
                 : undefined;
         if (stop === 'budget-exhausted') this.budgetRejections++;
-        if (stop !== undefined) return this.giveUp(stop, attempt, error, result, isResult);
+        if (stop !== undefined) return this.giveUp(stop, attempt, error, result, isResult, fast);
       } else {
-        return this.giveUp(reason, attempt, error, result, isResult);
+        return this.giveUp(reason, attempt, error, result, isResult, fast);
       }
       if (this.retryEvents.active) {
         this.retryEvents.emit({
@@ -203,7 +255,14 @@ export class RetryPolicy extends PolicyBase {
     return undefined;
   }
 
-  private giveUp(reason: GiveUpReason, attempts: number, error: unknown, result: unknown, isResult: boolean) {
+  private giveUp(
+    reason: GiveUpReason,
+    attempts: number,
+    error: unknown,
+    result: unknown,
+    isResult: boolean,
+    fast?: FastFail,
+  ): unknown {
     if (this.giveUpEvents.active) {
       this.giveUpEvents.emit({ policy: this.name, reason, attempts, ...(isResult ? { result } : { error }) });
     }
@@ -212,6 +271,7 @@ export class RetryPolicy extends PolicyBase {
       return result;
     }
     this.failures++;
+    if (fast !== undefined) return fast;
     throw error;
   }
 

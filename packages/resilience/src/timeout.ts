@@ -1,8 +1,10 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { AbortingCtx, type Ctx, type Operation } from './context.js';
-import { DeadlineExceededError, TimeoutError } from './errors.js';
+import { Deadline } from './deadline.js';
+import { DeadlineExceededError, invalidOption, TimeoutError } from './errors.js';
 import { type Disposer, Emitter, type Listener } from './events.js';
-import { isThenable, next, PolicyBase, type PolicyDescription } from './policy.js';
+import { defaultResolution, FixedDelayQueue, type QueuedTimer } from './fixed-delay-queue.js';
+import { deferred, isThenable, next, PolicyBase, type PolicyDescription, type Settler } from './policy.js';
 
 /**
  * - `'aggressive'`: the call rejects at the limit even if the operation
@@ -20,6 +22,15 @@ export interface TimeoutOptions {
   readonly strategy?: TimeoutStrategy;
   /** Names the operation in `TimeoutError` messages, events and metrics. Default `'operation'`. */
   readonly name?: string;
+  /**
+   * Precision of the shared timer, in ms. Calls under the policy's own limit
+   * share one timer that ticks every `resolutionMs` while calls are
+   * pending, so starting a call reads no clock; a call then times out
+   * between `ms` and about `ms + 2 · resolutionMs` (never early). 0 = exact
+   * (each call reads the clock, ~50 ns more). Default: 0 (exact) under 1 s,
+   * else 0.5 % of `ms`, at most 5 ms. A tighter deadline is always exact.
+   */
+  readonly resolutionMs?: number;
   /** Default {@link systemClock}. */
   readonly clock?: Clock;
 }
@@ -45,33 +56,50 @@ export interface TimeoutMetrics {
 }
 
 /** One call under a timeout: its context for the operation and its entry in the timer queue. */
-class TimeoutCall extends AbortingCtx {
+class TimeoutCall extends AbortingCtx implements QueuedTimer, Settler {
   done = false;
-  timedOut = false;
-  error: Error | undefined;
-  ownTimer: TimerHandle | undefined;
-  reject: ((error: unknown) => void) | undefined;
+  due = 0;
+  resolve: ((value: unknown) => void) | undefined = undefined;
+  reject: ((error: unknown) => void) | undefined = undefined;
+  /** The timeout error, once the call timed out. */
+  error: Error | undefined = undefined;
+  /** Set only when the call's deadline (not the policy's limit) bounds it: that deadline and its own timer. */
+  own: { readonly deadline: Deadline; timer: TimerHandle } | undefined = undefined;
 
   constructor(
     parent: Ctx,
-    readonly expiresAt: number,
+    /** The limit in ms: the policy's, or what was left of the deadline when that was tighter. */
     readonly limitMs: number,
-    readonly byDeadline: boolean,
     readonly policy: TimeoutPolicy,
   ) {
-    super(parent, parent.attempt, expiresAt, policy.clock);
+    super(parent, parent.attempt);
+  }
+
+  get timedOut(): boolean {
+    return this.error !== undefined;
+  }
+
+  /** The deadline inner calls see: the caller's, narrowed to this call's limit. */
+  override get deadline(): Deadline | undefined {
+    if (this.own !== undefined) return this.own.deadline;
+    if (this.limitMs === Number.POSITIVE_INFINITY) return this.parent.deadline;
+    const policy = this.policy;
+    return Deadline.at(policy.startOf(this) + this.limitMs, policy.clock).min(this.parent.deadline);
   }
 
   settle(): void {
-    this.done = true;
+    if (!this.done) {
+      this.done = true;
+      this.policy.running--;
+    }
     this.release();
-    if (this.ownTimer !== undefined) this.policy.clock.clearTimeout(this.ownTimer);
+    if (this.own !== undefined) this.own.deadline.clock.clearTimeout(this.own.timer);
   }
 
-  expire(): void {
+  fire(): void {
     if (this.done) return;
     this.done = true;
-    this.timedOut = true;
+    this.policy.running--;
     const error = this.policy.timedOut(this);
     this.error = error;
     this.abort(error);
@@ -89,22 +117,25 @@ export class TimeoutPolicy extends PolicyBase {
   private readonly timeoutEvents = new Emitter<TimeoutEvent>();
   private calls = 0;
   private timeouts = 0;
-  // Every call under the policy's own limit expires `ms` after it starts, so
-  // calls expire in the order they start: one FIFO queue and ONE timer for
-  // its head replace a timer per call (setTimeout + clearTimeout cost more
-  // than the rest of the policy). Finished calls stay queued until the head
-  // timer reaches them or a new call sweeps them off the front.
-  private readonly queue: TimeoutCall[] = [];
-  private head = 0;
-  private armed = false;
+  // Every call under the policy's own limit falls due `ms` after it starts,
+  // in start order: one shared timer for all of them (see FixedDelayQueue).
+  private readonly queue: FixedDelayQueue<TimeoutCall>;
+  /** Calls running now. @internal */
+  running = 0;
+  /** Resolution of the shared timer, in ms (0: exact). */
+  readonly resolutionMs: number;
 
   constructor(ms: number, options: TimeoutOptions = {}) {
     super();
-    if (!(ms > 0)) throw new RangeError(`timeout: ms must be > 0 (Infinity: deadline only), got ${ms}`);
+    if (!(ms > 0)) throw invalidOption('timeout', 'ms', `must be > 0 (Infinity: deadline only), got ${ms}`);
     this.ms = ms;
     this.strategy = options.strategy ?? 'aggressive';
     this.name = options.name ?? 'operation';
     this.clock = options.clock ?? systemClock;
+    this.resolutionMs = options.resolutionMs ?? defaultResolution(ms);
+    if (!(this.resolutionMs >= 0) || this.resolutionMs > ms)
+      throw invalidOption('timeout', 'resolutionMs', `must be in [0, ms], got ${this.resolutionMs}`);
+    this.queue = new FixedDelayQueue(this.clock, ms, this.resolutionMs);
   }
 
   /** @internal */
@@ -115,11 +146,13 @@ export class TimeoutPolicy extends PolicyBase {
     ctx: Ctx,
   ): Promise<unknown> {
     this.calls++;
-    const now = this.clock.now();
-    let limit = this.ms;
-    let byDeadline = false;
     const deadline = ctx.deadline;
-    if (deadline !== undefined) {
+    let call: TimeoutCall;
+    if (deadline === undefined) {
+      call = new TimeoutCall(ctx, this.ms, this);
+      if (this.ms !== Number.POSITIVE_INFINITY) this.queue.add(call);
+    } else {
+      // A deadline applies: the tighter of it and our limit (a clock read only on this path).
       const left = deadline.at - deadline.clock.now();
       if (left <= 0) {
         this.timeouts++;
@@ -127,17 +160,16 @@ export class TimeoutPolicy extends PolicyBase {
           new DeadlineExceededError(`${this.name}: deadline exceeded before the call`, this.name),
         );
       }
-      if (left < limit) {
-        limit = left;
-        byDeadline = true;
+      if (left < this.ms) {
+        const c = new TimeoutCall(ctx, left, this);
+        c.own = { deadline, timer: deadline.clock.setTimeout(() => c.fire(), left, { unref: true }) };
+        call = c;
+      } else {
+        call = new TimeoutCall(ctx, this.ms, this);
+        this.queue.add(call);
       }
     }
-    const call = new TimeoutCall(ctx, now + limit, limit, byDeadline, this);
-    if (byDeadline) {
-      call.ownTimer = this.clock.setTimeout(() => call.expire(), limit, { unref: true });
-    } else if (limit !== Number.POSITIVE_INFINITY) {
-      this.enqueue(call);
-    }
+    this.running++;
     let result: unknown;
     try {
       result = next(fn, chain, index, call);
@@ -152,56 +184,25 @@ export class TimeoutPolicy extends PolicyBase {
     return this.strategy === 'aggressive' ? race(call, result) : cooperate(call, result);
   }
 
+  /** A clock time no later than when `call` started. @internal */
+  startOf(call: TimeoutCall): number {
+    return this.ms === Number.POSITIVE_INFINITY ? this.clock.now() : this.queue.startedNoEarlierThan(call);
+  }
+
   /** Builds the error for an expired call and counts it. @internal */
   timedOut(call: TimeoutCall): Error {
     this.timeouts++;
     if (this.timeoutEvents.active) {
-      this.timeoutEvents.emit({ policy: this.name, timeoutMs: call.limitMs, byDeadline: call.byDeadline });
+      this.timeoutEvents.emit({
+        policy: this.name,
+        timeoutMs: call.limitMs,
+        byDeadline: call.own !== undefined,
+      });
     }
-    return call.byDeadline
+    return call.own !== undefined
       ? new DeadlineExceededError(`${this.name}: deadline exceeded after ${call.limitMs} ms`, this.name)
       : new TimeoutError(this.name, call.limitMs);
   }
-
-  private enqueue(call: TimeoutCall): void {
-    const q = this.queue;
-    while (this.head < q.length && (q[this.head] as TimeoutCall).done) this.head++;
-    if (this.head === q.length) {
-      q.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > q.length) {
-      q.splice(0, this.head);
-      this.head = 0;
-    }
-    q.push(call);
-    if (!this.armed) this.arm(call.expiresAt - this.clock.now());
-  }
-
-  private arm(delayMs: number): void {
-    this.armed = true;
-    this.clock.setTimeout(this.onTimer, Math.max(0, delayMs), { unref: true });
-  }
-
-  private readonly onTimer = (): void => {
-    this.armed = false;
-    const now = this.clock.now();
-    const q = this.queue;
-    while (this.head < q.length) {
-      const call = q[this.head] as TimeoutCall;
-      if (call.done) {
-        this.head++;
-      } else if (call.expiresAt <= now) {
-        this.head++;
-        call.expire();
-      } else break;
-    }
-    if (this.head === q.length) {
-      q.length = 0;
-      this.head = 0;
-    } else {
-      this.arm((q[this.head] as TimeoutCall).expiresAt - now);
-    }
-  };
 
   /** Listens for timed-out calls. */
   onTimeout(listener: Listener<TimeoutEvent>): Disposer {
@@ -209,13 +210,21 @@ export class TimeoutPolicy extends PolicyBase {
   }
 
   describe(): PolicyDescription {
-    return { kind: 'timeout', name: this.name, options: { ms: this.ms, strategy: this.strategy } };
+    return {
+      kind: 'timeout',
+      name: this.name,
+      options: { ms: this.ms, strategy: this.strategy, resolutionMs: this.resolutionMs },
+    };
   }
 
   metrics(): TimeoutMetrics {
-    let pending = 0;
-    for (let i = this.head; i < this.queue.length; i++) if (!(this.queue[i] as TimeoutCall).done) pending++;
-    return { kind: 'timeout', name: this.name, calls: this.calls, timeouts: this.timeouts, pending };
+    return {
+      kind: 'timeout',
+      name: this.name,
+      calls: this.calls,
+      timeouts: this.timeouts,
+      pending: this.running,
+    };
   }
 }
 
@@ -226,36 +235,39 @@ function race(call: TimeoutCall, result: PromiseLike<unknown>): Promise<unknown>
     result.then(undefined, () => {});
     return Promise.reject(call.error);
   }
-  return new Promise((resolve, reject) => {
-    call.reject = reject;
-    result.then(
-      (value) => {
-        if (call.done) return;
-        call.settle();
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (call.done) return;
-        call.settle();
-        reject(error);
-      },
-    );
-  });
+  const promise = deferred(call);
+  result.then(
+    (value) => {
+      if (call.done) return;
+      call.settle();
+      call.resolve?.(value);
+    },
+    (error: unknown) => {
+      if (call.done) return;
+      call.settle();
+      call.reject?.(error);
+    },
+  );
+  return promise;
 }
 
 /** Cooperative: waits for the operation; a failure after the limit becomes the timeout error. */
-async function cooperate(call: TimeoutCall, result: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    return await result;
-  } catch (error) {
-    if (call.timedOut && call.error !== undefined && error !== call.error) {
-      // The operation stopped because of our abort: report the timeout, keep its error as cause.
-      Object.defineProperty(call.error, 'cause', { value: error, configurable: true, writable: true });
-    }
-    throw call.timedOut ? call.error : error;
-  } finally {
-    call.settle();
-  }
+function cooperate(call: TimeoutCall, result: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(result).then(
+    (value) => {
+      call.settle();
+      return value;
+    },
+    (error: unknown) => {
+      call.settle();
+      if (!call.timedOut || call.error === undefined) throw error;
+      if (error !== call.error) {
+        // The operation stopped because of our abort: report the timeout, keep its error as cause.
+        Object.defineProperty(call.error, 'cause', { value: error, configurable: true, writable: true });
+      }
+      throw call.error;
+    },
+  );
 }
 
 /**

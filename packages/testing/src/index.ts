@@ -10,5 +10,8 @@
  * await clock.advance(2_000); // both backoff sleeps pass at once
  * ```
  */
+
+export type { TempPgSchemas, TempPgSchemasOptions } from './pg-schemas.js';
+export { tempPgSchemas } from './pg-schemas.js';
 export type { VirtualClock, VirtualClockOptions } from './virtual-clock.js';
 export { createVirtualClock, flushPromises } from './virtual-clock.js';

@@ -91,17 +91,22 @@ export class EmbeddedStore {
       throw storeError(e);
     }
     const db = this.db;
-    db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs)}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('foreign_keys = OFF');
-    db.transaction(() => {
-      db.exec(SCHEMA_SQL);
-      db.prepare('INSERT OR IGNORE INTO sluice_meta (key, value) VALUES (?, ?)').run(
-        'schema_version',
-        String(SCHEMA_VERSION),
-      );
-    }).immediate();
+    try {
+      db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs)}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.transaction(() => {
+        db.exec(SCHEMA_SQL);
+        db.prepare('INSERT OR IGNORE INTO sluice_meta (key, value) VALUES (?, ?)').run(
+          'schema_version',
+          String(SCHEMA_VERSION),
+        );
+      }).immediate();
+    } catch (e) {
+      // Not a database, locked past the timeout, read-only…: refuse to open, leave nothing open.
+      db.close();
+      throw storeError(e);
+    }
 
     this.insertFanOut = db.prepare(
       `INSERT INTO sluice_deliveries (topic, grp, id, body, headers, priority, okey, published_at, due_at, owner, attempt)

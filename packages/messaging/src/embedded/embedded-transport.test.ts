@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -59,6 +60,61 @@ describe('embedded transport', () => {
     expect(code, stderr).toBe(0);
     await waitFor('the doorbell delivery', () => got.length === 1, 20_000);
     expect(got).toEqual(['from-child']);
+  });
+
+  it('shares one file between processes: competing children, one SIGKILLed, every message acknowledged exactly once', async () => {
+    const { url } = await env();
+    const t = await open(url);
+    await t.declareGroup('multi', 'g');
+    const children = [0, 1].map(() => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=sluice-source',
+          '--import',
+          'tsx',
+          path.join(here, 'ack-child.ts'),
+          url,
+          'multi',
+          'g',
+          '1000',
+        ],
+        { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const lines: Array<{ id?: string; ready?: boolean }> = [];
+      let buf = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (c: string) => {
+        buf += c;
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          lines.push(JSON.parse(buf.slice(0, i)));
+          buf = buf.slice(i + 1);
+        }
+      });
+      cleanups.push(async () => {
+        child.kill('SIGKILL');
+      });
+      return { child, lines };
+    });
+    await waitFor('both children ready', () => children.every((c) => c.lines.some((l) => l.ready)), 30_000);
+    const ids = Array.from({ length: 300 }, (_, i) => `m-${i}`);
+    for (let i = 0; i < ids.length; i += 25) await t.publish('multi', ids.slice(i, i + 25).map(text));
+    const acked = () =>
+      children.flatMap((c) => c.lines.filter((l) => l.id !== undefined).map((l) => l.id as string));
+    await waitFor('a third acknowledged', () => acked().length >= 100);
+    (children[0] as { child: { kill(s: string): void } }).child.kill('SIGKILL');
+    // Done when the file holds nothing: rows leave only by a committed ack.
+    await waitFor('every message acknowledged', async () => {
+      const [s] = await t.stats('multi');
+      return s?.pending === 0 && s.inFlight === 0;
+    });
+    expect(await t.deadLetters.count()).toBe(0);
+    const printed = acked();
+    // Printed after a committed ack: a second print would be a message acknowledged twice. The
+    // killed child may have died between its commit and its print (at most its prefetch of 8).
+    expect(new Set(printed).size).toBe(printed.length);
+    expect(printed.length).toBeGreaterThanOrEqual(ids.length - 8);
+    expect(printed.every((id) => ids.includes(id))).toBe(true);
   });
 
   it('releases an ordering key when its head is dead-lettered', async () => {
@@ -131,6 +187,17 @@ describe('embedded transport', () => {
         code: 'invalid_argument',
         reason: 'MESSAGING_INVALID_URL',
       });
+  });
+
+  it('refuses a file that is not a SQLite database with unavailable, leaving it untouched', async () => {
+    const { dir } = await env();
+    const file = path.join(dir, 'not-a-db.txt');
+    writeFileSync(file, 'hello, this is not SQLite '.repeat(100));
+    await expect(createTransport(`sqlite:${file}`)).rejects.toMatchObject({
+      code: 'unavailable',
+      reason: 'MESSAGING_TRANSPORT_UNAVAILABLE',
+    });
+    expect(readFileSync(file, 'utf8').startsWith('hello, this is not SQLite')).toBe(true);
   });
 
   it('refuses bad consume options and DLQ filters with invalid_argument', async () => {

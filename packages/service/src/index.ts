@@ -1,0 +1,24 @@
+/**
+ * `@sluice/service`: the small kit every service of the shop is built with —
+ * validated configuration from the environment, numbered SQL migrations for
+ * SQLite and PostgreSQL, and operator-driven fault injection.
+ *
+ * @example
+ * ```ts
+ * const config = readEnv(process.env, { PORT: { type: 'int', default: 8083 } });
+ * migrateSqlite(db, loadMigrations(new URL('../migrations/sqlite', import.meta.url).pathname));
+ * const faults = createFaultInjector();
+ * ```
+ */
+
+export type { EnvConfig, EnvVar } from './config.js';
+export { readEnv } from './config.js';
+export type { Fault, FaultInjector, FaultInjectorOptions, FaultKind, FaultSpec } from './fault-injection.js';
+export { createFaultInjector, parseFaultSpec } from './fault-injection.js';
+export type { Migration } from './migrations.js';
+export { loadMigrations, migratePostgres, migrateSqlite } from './migrations.js';
+export { isUniqueViolation, withPgTransaction } from './pg-transaction.js';
+export type { ServiceReason } from './reasons.js';
+export { ServiceReasons } from './reasons.js';
+export type { ProcessSpec, ProcessStatus, Supervisor, SupervisorOptions } from './supervisor.js';
+export { createSupervisor } from './supervisor.js';

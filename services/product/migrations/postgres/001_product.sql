@@ -1,0 +1,9 @@
+CREATE TABLE IF NOT EXISTS product (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL,
+  price       BIGINT NOT NULL CHECK (price > 0),
+  currency    TEXT NOT NULL,
+  image_url   TEXT NOT NULL,
+  updated_at  TIMESTAMPTZ NOT NULL
+);
