@@ -176,7 +176,9 @@ async function measure(label: string, count: number, batch: number) {
       const { rate, cpuUs } = await run(count, batch);
       runs[who].push(rate);
       cpu[who].push(cpuUs);
-      console.log(`${label} round ${round + 1} ${who}: ${Math.round(rate)} msg/s, ${cpuUs.toFixed(1)} µs CPU/msg`);
+      console.log(
+        `${label} round ${round + 1} ${who}: ${Math.round(rate)} msg/s, ${cpuUs.toFixed(1)} µs CPU/msg`,
+      );
     }
   }
   return {
