@@ -1,5 +1,7 @@
 import type { EmbeddedTransportOptions } from './embedded/embedded-transport.js';
 import { messagingError } from './message-validation.js';
+import type { NatsTransportOptions } from './nats/nats-options.js';
+import type { PostgresTransportOptions } from './postgres/postgres-options.js';
 import { MessagingReasons } from './reasons.js';
 import type { Transport } from './transport.js';
 
@@ -13,10 +15,13 @@ export type TransportKind = 'embedded' | 'postgres' | 'nats' | 'rabbitmq';
 export interface CreateTransportOptions {
   /** Options of the embedded (SQLite) transport, for `sqlite:` / `embedded:` URLs. */
   readonly embedded?: Partial<Omit<EmbeddedTransportOptions, 'path'>>;
-  /** Options of the PostgreSQL transport, for `postgres://` / `postgresql://` URLs. */
-  readonly postgres?: Readonly<Record<string, unknown>>;
-  /** Options of the NATS JetStream transport, for `nats://` URLs. */
-  readonly nats?: Readonly<Record<string, unknown>>;
+  /**
+   * Options of the PostgreSQL transport, for `postgres://` / `postgresql://` URLs
+   * (they override the URL's `?schema=`, `?poolSize=`… parameters).
+   */
+  readonly postgres?: Partial<Omit<PostgresTransportOptions, 'connectionString'>>;
+  /** Options of the NATS JetStream transport, for `nats://` URLs (override the URL's query parameters). */
+  readonly nats?: Omit<NatsTransportOptions, 'url'>;
   /** Options of the RabbitMQ transport, for `amqp://` / `amqps://` URLs. */
   readonly rabbitmq?: Readonly<Record<string, unknown>>;
 }
@@ -148,12 +153,22 @@ export async function createTransport(url: string, options: CreateTransportOptio
       const { path, params } = parseEmbeddedUrl(url);
       return createEmbeddedTransport({ ...embeddedParams(url, params), ...options.embedded, path });
     }
-    // --- postgres: the PostgreSQL helper replaces this case ------------------
-    case 'postgres':
-      return notYet(kind, options.postgres);
-    // --- nats: the NATS helper replaces this case -----------------------------
-    case 'nats':
-      return notYet(kind, options.nats);
+    // --- postgres ------------------------------------------------------------
+    case 'postgres': {
+      const [{ createPostgresTransport }, { parsePostgresUrl }] = await Promise.all([
+        import('./postgres/postgres-transport.js'),
+        import('./postgres/postgres-options.js'),
+      ]);
+      return createPostgresTransport({ ...parsePostgresUrl(url), ...options.postgres });
+    }
+    // --- nats ----------------------------------------------------------------
+    case 'nats': {
+      const [{ createNatsTransport }, { natsOptionsFromUrl }] = await Promise.all([
+        import('./nats/nats-transport.js'),
+        import('./nats/nats-url.js'),
+      ]);
+      return createNatsTransport({ ...natsOptionsFromUrl(url), ...options.nats });
+    }
     // --- rabbitmq: the RabbitMQ helper replaces this case ---------------------
     case 'rabbitmq': {
       const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq-transport.js');

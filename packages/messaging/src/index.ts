@@ -28,6 +28,8 @@ export {
   messagingError,
   NAME_PATTERN,
 } from './message-validation.js';
+export type { NatsTransportOptions } from './nats/nats-options.js';
+export type { PostgresTransportOptions } from './postgres/postgres-options.js';
 // Types only: the RabbitMQ module (and amqplib) loads when createTransport('amqp://…') is called.
 export type { RabbitMqTransport, RabbitMqTransportOptions } from './rabbitmq/rabbitmq-transport.js';
 export type { MessagingReason } from './reasons.js';
