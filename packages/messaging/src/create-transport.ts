@@ -169,7 +169,7 @@ export async function createTransport(url: string, options: CreateTransportOptio
       ]);
       return createNatsTransport({ ...natsOptionsFromUrl(url), ...options.nats });
     }
-    // --- rabbitmq: the RabbitMQ helper replaces this case ---------------------
+    // --- rabbitmq ------------------------------------------------------------
     case 'rabbitmq': {
       const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq-transport.js');
       return createRabbitMqTransport({ ...options.rabbitmq, url });
