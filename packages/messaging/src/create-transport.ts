@@ -169,16 +169,10 @@ export async function createTransport(url: string, options: CreateTransportOptio
       ]);
       return createNatsTransport({ ...natsOptionsFromUrl(url), ...options.nats });
     }
-    // --- rabbitmq: the RabbitMQ helper replaces this case ---------------------
-    case 'rabbitmq':
-      return notYet(kind, options.rabbitmq);
+    // --- rabbitmq ------------------------------------------------------------
+    case 'rabbitmq': {
+      const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq-transport.js');
+      return createRabbitMqTransport({ ...options.rabbitmq, url });
+    }
   }
-}
-
-function notYet(kind: TransportKind, _options: unknown): never {
-  throw messagingError(
-    'unimplemented',
-    MessagingReasons.UNSUPPORTED,
-    `the ${kind} transport is not available in this version of @sluice/messaging`,
-  );
 }
