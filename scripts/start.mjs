@@ -1,7 +1,21 @@
 #!/usr/bin/env node
-// `npm start` will start the whole shop under a supervisor once the shop lands (issue 7).
-console.error(
-  'The shop is not built yet: `npm start` will start every service once the shop issue lands.\n' +
-    'Today you can build the packages (`npm run build`) and run the tests (`npm test`).',
+// `npm start`: runs scripts/start-shop.ts (TypeScript, through tsx) in this process's stead.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const child = spawn(
+  process.execPath,
+  [
+    '--conditions=sluice-source',
+    '--import',
+    'tsx',
+    path.join(here, 'start-shop.ts'),
+    ...process.argv.slice(2),
+  ],
+  { stdio: 'inherit' },
 );
-process.exit(1);
+// Ctrl-C reaches the whole process group; the child stops the services and exits.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -341,6 +341,25 @@ describe('bad input', () => {
     expect(violations(r.err as grpc.ServiceError)).toEqual(['product_id', 'quantity']);
   });
 
+  it('a malformed message in the middle of a client stream ends the call with INVALID_ARGUMENT', async () => {
+    const { port: p } = await serve((s) => s.add(TestService, sluiceTestImpl));
+    const client = new grpc.Client(`127.0.0.1:${p}`, grpc.credentials.createInsecure());
+    const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = client.makeClientStreamRequest(
+        '/sluice.grpc.testing.v1.TestService/StreamingInputCall',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        (e) => resolve(e),
+      );
+      call.write(Buffer.from([0x0a, 0x01, 0x41])); // payload: 1 byte
+      call.write(Buffer.from([0x0a, 0x7f])); // truncated
+      call.end();
+    });
+    client.close();
+    expect(err?.code).toBe(3);
+    expect(err?.metadata.get('sluice-reason')).toEqual(['CONTRACTS_INVALID_PROTOBUF']);
+  });
+
   it('random bytes get OK or INVALID_ARGUMENT, never anything else, and the server keeps serving', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), async (bytes) => {

@@ -21,10 +21,11 @@
  * ```
  */
 
-// Serving
+// Exports by module (kept sorted by the formatter). Start with createGrpcServer, createGrpcChannel,
+// createGrpcClient, createConnectHandler and the interceptors; grpcServiceDefinition, toWireStatus /
+// fromWireStatus and toConnectError are extension points.
 export type { BoundService } from './bound-service.js';
 export { bindService } from './bound-service.js';
-// Interceptors
 export type {
   BiDiStreamingImpl,
   CallContext,
@@ -46,7 +47,6 @@ export type {
 export { applyInterceptors } from './call.js';
 export type { ConnectHandlerOptions, NodeHandler } from './connect-handler.js';
 export { createConnectHandler, toConnectError } from './connect-handler.js';
-// Errors and the wire
 export type { TrailerReader, WireDetail, WireStatus } from './error-details.js';
 export {
   ERROR_DOMAIN,
@@ -56,7 +56,6 @@ export {
   STATUS_DETAILS_KEY,
   toWireStatus,
 } from './error-details.js';
-// Calling
 export type {
   ClientKeepaliveOptions,
   ClientTlsOptions,
@@ -73,7 +72,6 @@ export type {
   ServerTlsOptions,
 } from './grpc-server.js';
 export { createGrpcServer, SERVER_KEEPALIVE_DEFAULTS } from './grpc-server.js';
-// Extension points
 export type { GrpcServiceAdapter, GrpcServiceDefinitionOptions } from './grpc-service-definition.js';
 export { grpcServiceDefinition } from './grpc-service-definition.js';
 export type { BearerAuthOptions } from './interceptors/bearer-auth-interceptor.js';

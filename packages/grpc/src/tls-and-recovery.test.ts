@@ -83,14 +83,9 @@ describe('recovery', () => {
     for (const p of running) if (p.exitCode === null) p.kill('SIGKILL');
   });
 
-  function start(port: number): Promise<ChildProcess> {
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=sluice-source', '--import', 'tsx', child, String(port)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+  function start(port: number, ...extra: string[]): Promise<ChildProcess> {
+    const args = ['--conditions=sluice-source', '--import', 'tsx', child, String(port), ...extra];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     running.push(proc);
     return new Promise((resolve, reject) => {
       proc.stdout?.on('data', (d: Buffer) => {
@@ -130,6 +125,29 @@ describe('recovery', () => {
       expect(res.payload.length).toBe(3);
     } finally {
       channel.close();
+      proc.kill('SIGKILL');
+    }
+  });
+
+  it('keepalive notices a frozen server: a call with no deadline fails UNAVAILABLE instead of hanging', async () => {
+    const port = await freePort();
+    const proc = await start(port, '100');
+    const channel = createGrpcChannel({
+      address: `127.0.0.1:${port}`,
+      keepalive: { timeMs: 300, timeoutMs: 1_000 },
+    });
+    const client = createGrpcClient(TestService, channel);
+    try {
+      await client.emptyCall({});
+      // Idle across several PINGs: the server accepts them and the connection stays usable.
+      await new Promise((r) => setTimeout(r, 1_500));
+      await client.emptyCall({});
+      proc.kill('SIGSTOP'); // alive but silent, as behind a dead NAT entry
+      // Without keepalive this call would wait forever (no deadline); the test's timeout bounds it.
+      await expect(client.unaryCall({ sleepMs: 0 })).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      channel.close();
+      proc.kill('SIGCONT');
       proc.kill('SIGKILL');
     }
   });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { SluiceError } from '@sluice/errors';
 import type {
   FastifyPluginCallback,
@@ -64,26 +64,34 @@ interface Claim {
 
 /**
  * A canonical JSON text: object keys sorted, so `{a,b}` and `{b,a}`
- * fingerprint the same.
+ * fingerprint the same. (Plain loops and string concatenation: this runs on
+ * every keyed request.)
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
   if (Buffer.isBuffer(value)) return JSON.stringify(value.toString('base64'));
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
-/** The fingerprint of a request's payload: SHA-256 of its params, query and body (canonical JSON). */
+/** The fingerprint of a request's payload: SHA-256 of its params, query and body (canonical JSON), base64url. */
 export function requestFingerprint(request: FastifyRequest): string {
-  return createHash('sha256')
-    .update(
-      canonicalJson({ params: request.params ?? {}, query: request.query ?? {}, body: request.body ?? null }),
-    )
-    .digest('base64url');
+  const text = `${canonicalJson(request.params ?? {})}\n${canonicalJson(request.query ?? {})}\n${canonicalJson(request.body ?? null)}`;
+  return hash('sha256', text, 'base64url');
 }
 
 const plugin: FastifyPluginCallback<IdempotencyOptions> = (app, options, next) => {

@@ -76,7 +76,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
       r.response = {
         status: response.status,
         headers: { ...response.headers },
-        body: Uint8Array.from(response.body),
+        body: new Uint8Array(response.body),
       };
       r.expiresAt = expiresAt;
       return true;

@@ -1,6 +1,7 @@
 import type { EmbeddedTransportOptions } from './embedded/embedded-transport.js';
 import { messagingError } from './message-validation.js';
 import type { NatsTransportOptions } from './nats/nats-options.js';
+import type { PostgresTransportOptions } from './postgres/postgres-options.js';
 import { MessagingReasons } from './reasons.js';
 import type { Transport } from './transport.js';
 
@@ -14,8 +15,11 @@ export type TransportKind = 'embedded' | 'postgres' | 'nats' | 'rabbitmq';
 export interface CreateTransportOptions {
   /** Options of the embedded (SQLite) transport, for `sqlite:` / `embedded:` URLs. */
   readonly embedded?: Partial<Omit<EmbeddedTransportOptions, 'path'>>;
-  /** Options of the PostgreSQL transport, for `postgres://` / `postgresql://` URLs. */
-  readonly postgres?: Readonly<Record<string, unknown>>;
+  /**
+   * Options of the PostgreSQL transport, for `postgres://` / `postgresql://` URLs
+   * (they override the URL's `?schema=`, `?poolSize=`… parameters).
+   */
+  readonly postgres?: Partial<Omit<PostgresTransportOptions, 'connectionString'>>;
   /** Options of the NATS JetStream transport, for `nats://` URLs (override the URL's query parameters). */
   readonly nats?: Omit<NatsTransportOptions, 'url'>;
   /** Options of the RabbitMQ transport, for `amqp://` / `amqps://` URLs. */
@@ -149,9 +153,14 @@ export async function createTransport(url: string, options: CreateTransportOptio
       const { path, params } = parseEmbeddedUrl(url);
       return createEmbeddedTransport({ ...embeddedParams(url, params), ...options.embedded, path });
     }
-    // --- postgres: the PostgreSQL helper replaces this case ------------------
-    case 'postgres':
-      return notYet(kind, options.postgres);
+    // --- postgres ------------------------------------------------------------
+    case 'postgres': {
+      const [{ createPostgresTransport }, { parsePostgresUrl }] = await Promise.all([
+        import('./postgres/postgres-transport.js'),
+        import('./postgres/postgres-options.js'),
+      ]);
+      return createPostgresTransport({ ...parsePostgresUrl(url), ...options.postgres });
+    }
     // --- nats ----------------------------------------------------------------
     case 'nats': {
       const [{ createNatsTransport }, { natsOptionsFromUrl }] = await Promise.all([
@@ -160,16 +169,10 @@ export async function createTransport(url: string, options: CreateTransportOptio
       ]);
       return createNatsTransport({ ...natsOptionsFromUrl(url), ...options.nats });
     }
-    // --- rabbitmq: the RabbitMQ helper replaces this case ---------------------
-    case 'rabbitmq':
-      return notYet(kind, options.rabbitmq);
+    // --- rabbitmq ------------------------------------------------------------
+    case 'rabbitmq': {
+      const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq-transport.js');
+      return createRabbitMqTransport({ ...options.rabbitmq, url });
+    }
   }
-}
-
-function notYet(kind: TransportKind, _options: unknown): never {
-  throw messagingError(
-    'unimplemented',
-    MessagingReasons.UNSUPPORTED,
-    `the ${kind} transport is not available in this version of @sluice/messaging`,
-  );
 }

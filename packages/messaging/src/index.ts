@@ -52,6 +52,9 @@ export type { PgOutbox, PgOutboxOptions } from './outbox/pg-outbox.js';
 export { createPgOutbox } from './outbox/pg-outbox.js';
 export type { SqliteOutbox, SqliteOutboxOptions } from './outbox/sqlite-outbox.js';
 export { createSqliteOutbox } from './outbox/sqlite-outbox.js';
+export type { PostgresTransportOptions } from './postgres/postgres-options.js';
+// Types only: the RabbitMQ module (and amqplib) loads when createTransport('amqp://…') is called.
+export type { RabbitMqTransport, RabbitMqTransportOptions } from './rabbitmq/rabbitmq-transport.js';
 export type { MessagingReason } from './reasons.js';
 export { MessagingReasons } from './reasons.js';
 export { SQL_NAME_PATTERN } from './sql-name.js';

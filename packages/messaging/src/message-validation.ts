@@ -141,3 +141,16 @@ export function assertPublishable(
     );
   }
 }
+
+/**
+ * Checks a numeric option (`prefetch`, `leaseMs`, `maxMessageBytes`…): an
+ * integer from 1 to `max`, else `invalid_argument` / `MESSAGING_INVALID_MESSAGE`
+ * naming `field`. Returns it.
+ */
+export function positiveIntOption(field: string, value: unknown, max: number): number {
+  if (!(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max))
+    throw messagingError('invalid_argument', MessagingReasons.INVALID_MESSAGE, `${field} must be 1..${max}`, [
+      { field, message: `must be an integer from 1 to ${max}` },
+    ]);
+  return value as number;
+}

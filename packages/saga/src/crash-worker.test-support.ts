@@ -8,6 +8,7 @@
  * - `CRASH_AT`: `before:<step>`, `after-effect:<step>`, `mid-compensation:<step>` or `parked`:
  *   on reaching it the worker prints `AT <point> <sagaId>` and hangs, waiting for SIGKILL
  * - `REFUND_OK=1`: the charge compensation stops failing; `OPERATOR_RETRY=1`: retry parked sagas
+ * - `LEASE_MS`: lease length (default 1 500)
  * - `EXPECT`: do not leave before this many sagas exist
  * - `STEP_DELAY_MS`: each step waits this long before its effect; `MAX_CONCURRENT`: sagas driven at once
  *
@@ -134,15 +135,16 @@ const order = defineSaga({
 await store.migrate();
 if (env.SAGA_STORE !== 'sqlite') {
   const pool = new pg.Pool({ connectionString: env.SAGA_DB, max: 1 });
-  await pool.query(`CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_calls (seq BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, owner TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_effects (key TEXT PRIMARY KEY)`);
+  await pool.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('saga_test_tables'));
+    CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_calls (seq BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, owner TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS "${env.SAGA_SCHEMA}".test_effects (key TEXT PRIMARY KEY); COMMIT;`);
   await pool.end();
 }
 const orchestrator = createOrchestrator({
   store,
   sagas: [order],
   owner,
-  leaseMs: 1_500,
+  leaseMs: Number(env.LEASE_MS ?? 1_500),
   heartbeatMs: 300,
   pollMs: 100,
   maxConcurrent: Number(env.MAX_CONCURRENT ?? 100),

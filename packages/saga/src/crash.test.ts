@@ -216,7 +216,13 @@ describe.each(STORE_KINDS)('crash recovery on %s (SIGKILL of a real orchestrator
     fx = await openFixture(kind);
     const ids = Array.from({ length: 24 }, (_, i) => `c${i}`);
     const sagas = ids.map((id, i) => ({ id, input: i % 4 === 0 ? { failAt: 'confirm' } : {} }));
-    const common = { STEP_DELAY_MS: '100', MAX_CONCURRENT: '4', EXPECT: String(ids.length) };
+    // A longer lease here: a live orchestrator stalled by a loaded machine must not lose its sagas.
+    const common = {
+      STEP_DELAY_MS: '100',
+      MAX_CONCURRENT: '4',
+      EXPECT: String(ids.length),
+      LEASE_MS: '4000',
+    };
     const a = startWorker(fx, { OWNER: 'a', ...common });
     const b = startWorker(fx, { OWNER: 'b', ...common });
     await Promise.all([a.waitFor(/^READY$/), b.waitFor(/^READY$/)]);

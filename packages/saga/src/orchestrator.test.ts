@@ -4,7 +4,7 @@ import { constant } from '@sluice/resilience';
 import { createVirtualClock, type VirtualClock } from '@sluice/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defineSaga, type SagaDefinition, sagaSteps } from './define-saga.js';
-import type { SagaEnvelope, SagaEventSink } from './event-sink.js';
+import { outboxTableSink, type SagaEnvelope, type SagaEventSink } from './event-sink.js';
 import { sagaEvents } from './lifecycle-events.js';
 import { createOrchestrator, type Orchestrator } from './orchestrator.js';
 import type { SagaRecord } from './saga-record.js';
@@ -439,7 +439,16 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     await a.start(sagas[0]!, { amount: 5 }, { sagaId: 'h-1' });
     const b = orchestrator({ owner: 'b' });
     b.run();
-    for (let i = 0; i < 20; i++) await clock.advance(1_000); // 20 s: far beyond the 3 s lease
+    // 20 s, far beyond the 3 s lease. Virtual time must not outrun the database: after each
+    // step, wait (bounded, in real time) for a due heartbeat's renewal to land.
+    for (let i = 0; i < 80; i++) {
+      await clock.advance(250);
+      for (let j = 0; j < 2_000; j++) {
+        const r = await fx.store.get('h-1');
+        if ((r?.leaseExpiresAt ?? 0) - clock.now() >= 1_500) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
     expect((await a.inspect('h-1')).saga.leaseOwner).toBe('a');
     finish();
     expect((await settle(clock, a, 'h-1')).state).toBe('completed');
@@ -476,6 +485,42 @@ describe.each(STORE_KINDS)('orchestrator on %s', (kind) => {
     expect(saga.state).toBe('running');
     expect(saga.leaseOwner).toBe('b');
     expect(steps).toEqual([]);
+  });
+
+  it('waits for a saga another orchestrator drives, and gives up after its timeout', async () => {
+    const client = orchestrator();
+    await client.start(sagas[0]!, { amount: 5 }, { sagaId: 'w-1' });
+    const waiting = client.wait('w-1', { timeoutMs: 1_000 });
+    const outcome = waiting.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await until(
+      clock,
+      async () => (await Promise.race([outcome, Promise.resolve('pending')])) !== 'pending',
+      100,
+    );
+    expect(await outcome).toMatchObject({ code: 'deadline_exceeded', reason: 'SAGA_WAIT_TIMEOUT' });
+    const worker = orchestrator();
+    worker.run();
+    const done = client.wait('w-1', { timeoutMs: 60_000 });
+    await until(clock, async () => (await fx.store.get('w-1'))?.state === 'completed', 50);
+    await clock.advance(1_000); // the client's next poll of the store
+    expect((await done).state).toBe('completed');
+  });
+
+  it('names topics of the outbox rows as configured', async () => {
+    const store = await fx.open(outboxTableSink({ topic: (e) => `dashboards.${e.type}` }));
+    const o = orchestrator({ store });
+    o.run();
+    await o.start(sagas[0]!, { amount: 5 }, { sagaId: 'topic-1' });
+    await o.wait('topic-1');
+    const rows = await fx.query('SELECT DISTINCT topic FROM sluice_saga_outbox ORDER BY topic');
+    expect(rows.map((r) => r.topic)).toEqual([
+      'dashboards.saga.completed',
+      'dashboards.saga.started',
+      'dashboards.saga.step_completed',
+    ]);
   });
 
   it('rejects bad input with invalid_argument and changes nothing', async () => {
@@ -585,5 +630,20 @@ describe('defineSaga', () => {
         defineSaga({ name: 'x', steps: sagaSteps().step('a', { execute: () => 1 }), deadlineMs: Number.NaN }),
     ];
     for (const f of bad) expect(f).toThrowError(expect.objectContaining({ code: 'invalid_argument' }));
+  });
+});
+
+describe('SQLite saga store', () => {
+  it('refuses an asynchronous event sink and rolls the transition back', async () => {
+    const fx = await openFixture('sqlite', { append: async () => undefined });
+    try {
+      const saga = defineSaga({ name: 'one', steps: sagaSteps<object>().step('a', { execute: () => 1 }) });
+      const o = createOrchestrator({ store: fx.store, sagas: [saga] });
+      await expect(o.start(saga, {}, { sagaId: 's-1' })).rejects.toThrow(/synchronously/);
+      expect(await fx.store.get('s-1')).toBeUndefined();
+      await o.close();
+    } finally {
+      await fx.dispose();
+    }
   });
 });

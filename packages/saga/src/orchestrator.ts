@@ -471,7 +471,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       running = false;
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
       if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer);
-      for (const r of runs.values()) r.abort.abort();
+      for (const r of runs.values()) r.abandon();
       await Promise.allSettled([...tasks]);
       if (closeOptions.releaseLeases !== false) {
         await store.release(owner).catch((error) => reportError(error, undefined));
@@ -506,8 +506,20 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
 
     async inspect(sagaId) {
       const saga = await mustGet(sagaId);
-      const [steps, history] = await Promise.all([store.steps(sagaId), store.history(sagaId)]);
-      return { saga, steps, history };
+      const [steps, stored] = await Promise.all([store.steps(sagaId), store.history(sagaId)]);
+      // The start is the saga row itself (no history write on the hot path).
+      const started: HistoryEntry = {
+        sagaId,
+        step: undefined,
+        phase: 'saga',
+        event: 'started',
+        attempt: undefined,
+        at: saga.createdAt,
+        durationMs: undefined,
+        error: undefined,
+        owner: undefined,
+      };
+      return { saga, steps, history: [started, ...stored] };
     },
 
     async retry(sagaId, note) {

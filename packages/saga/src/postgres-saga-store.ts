@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   isOutboxTableSink,
@@ -23,6 +24,18 @@ export interface PostgresSagaStoreOptions {
   readonly schema?: string;
   /** Where lifecycle events go, inside each transition's transaction. Default {@link outboxTableSink}. */
   readonly events?: SagaEventSink;
+}
+
+const statementNames = new Map<string, string>();
+
+/** A stable prepared-statement name for a statement text. */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `sluice_saga_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    if (statementNames.size < 1_000) statementNames.set(sql, name);
+  }
+  return name;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -124,11 +137,15 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     values: unknown[],
     events: readonly SagaEnvelope[],
   ): Promise<Record<string, unknown>[]> => {
-    if (builtin !== undefined || events.length === 0) return (await pool.query(sql, values)).rows;
+    // Transition statements come in a few shapes (with or without a step row,
+    // n history and event rows): named, each is parsed and planned once per
+    // connection instead of on every commit.
+    const query = { name: statementName(sql), text: sql, values };
+    if (builtin !== undefined || events.length === 0) return (await pool.query(query)).rows;
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const rows = (await client.query(sql, values)).rows;
+      const rows = (await client.query(query)).rows;
       if (rows.length > 0) await sink.append({ dialect: 'postgres', client, schema }, events);
       await client.query('COMMIT');
       return rows;
@@ -156,7 +173,13 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   return {
     dialect: 'postgres',
     async migrate() {
-      await pool.query(`
+      // Orchestrators starting together must not race on CREATE … IF NOT EXISTS
+      // (PostgreSQL can fail one with a duplicate catalog key): serialise them.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('sluice_saga_migrate'))`);
+        await client.query(`
         CREATE SCHEMA IF NOT EXISTS ${S};
         CREATE TABLE IF NOT EXISTS ${T.sagas} (
           id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, input TEXT NOT NULL,
@@ -180,21 +203,17 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
           created_at BIGINT NOT NULL, sent_at BIGINT);
         CREATE INDEX IF NOT EXISTS ${SAGA_OUTBOX_TABLE}_unsent ON ${T.outbox} (created_at) WHERE sent_at IS NULL;
       `);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
 
     async create(saga, events) {
       const p = new Params();
-      const started: HistoryEntry = {
-        sagaId: saga.id,
-        step: undefined,
-        phase: 'saga',
-        event: 'started',
-        attempt: undefined,
-        at: saga.now,
-        durationMs: undefined,
-        error: undefined,
-        owner: saga.leaseOwner,
-      };
       const sql = `WITH g AS (INSERT INTO ${T.sagas} (id, name, state, input, correlation_id, causation_id,
           deadline_at, lease_owner, lease_expires_at, version, created_at, updated_at)
         VALUES (${p.add(saga.id, 'text')}, ${p.add(saga.name, 'text')}, 'running',
@@ -202,7 +221,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
           ${p.add(saga.causationId ?? null, 'text')}, ${p.add(saga.deadlineAt ?? null, 'bigint')},
           ${p.add(saga.leaseOwner ?? null, 'text')}, ${p.add(saga.leaseExpiresAt ?? null, 'bigint')}, 0,
           ${p.add(saga.now, 'bigint')}, ${p.add(saga.now, 'bigint')})
-        ON CONFLICT (id) DO NOTHING RETURNING *)${inserts(p, 'g', [started], events)} SELECT * FROM g`;
+        ON CONFLICT (id) DO NOTHING RETURNING *)${inserts(p, 'g', [], events)} SELECT * FROM g`;
       const rows = await run(sql, p.values, events);
       if (rows[0] !== undefined) return { created: true, record: sagaFromRow(rows[0]) };
       const existing = (await pool.query(`SELECT * FROM ${T.sagas} WHERE id = $1`, [saga.id])).rows[0];

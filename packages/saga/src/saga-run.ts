@@ -1,6 +1,13 @@
 import { createEnvelope } from '@sluice/contracts';
 import { SluiceError } from '@sluice/errors';
-import { type Clock, Deadline, type Outcome, type RetryPolicy, type TimeoutPolicy } from '@sluice/resilience';
+import {
+  type Clock,
+  Deadline,
+  type ExecutionContext,
+  type Outcome,
+  type RetryPolicy,
+  type TimeoutPolicy,
+} from '@sluice/resilience';
 import type { SagaDefinition, StepDefinition } from './define-saga.js';
 import type { SagaEnvelope } from './event-sink.js';
 import type { SagaEventType } from './lifecycle-events.js';
@@ -63,25 +70,6 @@ export function jsonRoundTrip(value: unknown, field: string): unknown {
   return JSON.parse(text);
 }
 
-/** Settles with `promise`, or rejects as soon as `signal` aborts (a step that ignores its signal is abandoned). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * Drives one saga while this orchestrator holds its lease: every transition
  * is committed (fenced by the lease's version) before the next action.
@@ -93,6 +81,8 @@ export class SagaRun {
   readonly results: Record<string, unknown> = {};
   /** Aborts in-flight steps when the orchestrator closes. */
   readonly abort = new AbortController();
+  /** Rejects the attempt in flight, so a step that ignores its signal cannot hold `close()`. */
+  private rejectInFlight: ((reason: unknown) => void) | undefined;
   private readonly policies: readonly StepPolicies[];
 
   constructor(
@@ -110,6 +100,12 @@ export class SagaRun {
 
   get id(): string {
     return this.record.id;
+  }
+
+  /** Stops the run: aborts the step in flight and stops waiting for it (nothing more is written). */
+  abandon(): void {
+    this.abort.abort();
+    this.rejectInFlight?.(this.abort.signal.reason);
   }
 
   /** Asks the run to compensate at its next boundary. */
@@ -237,7 +233,7 @@ export class SagaRun {
     timeout: TimeoutPolicy,
     step: string,
     phase: 'execute' | 'compensate',
-    work: (attempt: number, signal: AbortSignal) => T | Promise<T>,
+    work: (attempt: number, context: ExecutionContext) => T | Promise<T>,
   ): Promise<{ outcome: Outcome<T>; attempts: number }> {
     let attempts = 0;
     const deadlineAt = phase === 'execute' ? this.record.deadlineAt : undefined;
@@ -246,13 +242,19 @@ export class SagaRun {
         attempts = ctx.attempt;
         const t0 = this.env.clock.now();
         try {
-          return await untilAborted(
-            timeout.execute(({ signal }) => work(ctx.attempt, signal), {
-              signal: this.abort.signal,
-              deadline: ctx.deadline,
-            }),
-            this.abort.signal,
-          );
+          if (this.abort.signal.aborted) throw this.abort.signal.reason;
+          return await new Promise<T>((resolve, reject) => {
+            this.rejectInFlight = reject;
+            timeout
+              .execute((tctx) => work(ctx.attempt, tctx), {
+                signal: this.abort.signal,
+                deadline: ctx.deadline,
+              })
+              .then(resolve, reject)
+              .finally(() => {
+                this.rejectInFlight = undefined;
+              });
+          });
         } catch (error) {
           if (!this.abort.signal.aborted) {
             const entry: HistoryEntry = {
@@ -289,7 +291,7 @@ export class SagaRun {
       policies.executeTimeout,
       step.name,
       'execute',
-      async (attempt, signal) =>
+      async (attempt, ctx) =>
         jsonRoundTrip(
           await step.options.execute({
             sagaId: r.id,
@@ -298,7 +300,10 @@ export class SagaRun {
             input: r.input,
             results: this.results,
             attempt,
-            signal,
+            // Read lazily: a step that never looks at its signal costs no AbortController.
+            get signal() {
+              return ctx.signal;
+            },
           }),
           `steps.${step.name}.output`,
         ),
@@ -385,7 +390,7 @@ export class SagaRun {
       policies.compensateTimeout,
       step.name,
       'compensate',
-      (attempt, signal) =>
+      (attempt, ctx) =>
         step.options.compensate?.({
           sagaId: r.id,
           step: step.name,
@@ -396,7 +401,9 @@ export class SagaRun {
           output: record.output,
           reason,
           attempt,
-          signal,
+          get signal() {
+            return ctx.signal;
+          },
         }),
     );
     if (this.abort.signal.aborted) return;

@@ -39,9 +39,8 @@ CREATE TABLE IF NOT EXISTS sluice_sagas (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   finished_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS sluice_sagas_claim ON sluice_sagas (state, lease_expires_at);
-CREATE INDEX IF NOT EXISTS sluice_sagas_list ON sluice_sagas (state, created_at);
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sluice_sagas_state ON sluice_sagas (state, created_at);
 CREATE TABLE IF NOT EXISTS sluice_saga_steps (
   saga_id TEXT NOT NULL,
   step TEXT NOT NULL,
@@ -55,7 +54,7 @@ CREATE TABLE IF NOT EXISTS sluice_saga_steps (
   compensation_attempts INTEGER NOT NULL DEFAULT 0,
   compensated_at INTEGER,
   PRIMARY KEY (saga_id, step)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sluice_saga_history (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   saga_id TEXT NOT NULL,
@@ -109,7 +108,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
     insert: db.prepare(
       `INSERT INTO sluice_sagas (id, name, state, input, correlation_id, causation_id, deadline_at, lease_owner,
          lease_expires_at, version, created_at, updated_at)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
+       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
     ),
     get: db.prepare('SELECT * FROM sluice_sagas WHERE id = ?'),
     claim: db.prepare(
@@ -179,7 +178,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
 
   const createTx = db.transaction((saga: Parameters<SagaStore['create']>[0], events) => {
     const s = sql();
-    const inserted = s.insert.run(
+    const inserted = s.insert.get(
       saga.id,
       saga.name,
       JSON.stringify(saga.input ?? null),
@@ -191,26 +190,12 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions = {}): Sag
       saga.now,
       saga.now,
     );
-    if (inserted.changes === 1) {
-      s.history.run(
-        ...historyValues({
-          sagaId: saga.id,
-          step: undefined,
-          phase: 'saga',
-          event: 'started',
-          attempt: undefined,
-          at: saga.now,
-          durationMs: undefined,
-          error: undefined,
-          owner: saga.leaseOwner,
-        }),
-      );
+    if (inserted !== undefined) {
       append(events);
     }
-    return {
-      created: inserted.changes === 1,
-      record: sagaFromRow(s.get.get(saga.id) as Record<string, unknown>),
-    };
+    if (inserted !== undefined)
+      return { created: true, record: sagaFromRow(inserted as Record<string, unknown>) };
+    return { created: false, record: sagaFromRow(s.get.get(saga.id) as Record<string, unknown>) };
   });
 
   const claimTx = db.transaction(

@@ -24,6 +24,14 @@ export type { ServiceReason } from './reasons.js';
 export { ServiceReasons } from './reasons.js';
 export type { ServiceDatabase, ServiceDatabaseOptions } from './service-database.js';
 export { openServiceDatabase } from './service-database.js';
+export type {
+  HandledMark,
+  PgTransactionHooks,
+  ServiceMessaging,
+  ServiceMessagingOptions,
+  SqliteTransactionHooks,
+} from './service-messaging.js';
+export { DuplicateEventError, openServiceMessaging } from './service-messaging.js';
 export type { ServiceRuntime, ServiceRuntimeOptions } from './service-runtime.js';
 export { createServiceRuntime } from './service-runtime.js';
 export type { ProcessSpec, ProcessStatus, Supervisor, SupervisorOptions } from './supervisor.js';

@@ -7,6 +7,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     INVENTORY_GRPC_PORT: { type: 'int', default: 50051, min: 0, max: 65535 },
     HOST: { type: 'string', default: '127.0.0.1' },
     SLUICE_DB: { type: 'string', default: 'sqlite:./data/inventory.db' },
+    SLUICE_BROKER: { type: 'string', default: 'sqlite:./data/bus.db' },
     SLUICE_ADMIN_TOKEN: { type: 'string', default: '' },
     /** Shared secret services present to each other over gRPC. */
     SLUICE_SERVICE_TOKEN: { type: 'string', default: 'dev-service-token' },

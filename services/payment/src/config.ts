@@ -7,6 +7,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     PAYMENT_GRPC_PORT: { type: 'int', default: 50052, min: 0, max: 65535 },
     HOST: { type: 'string', default: '127.0.0.1' },
     SLUICE_DB: { type: 'string', default: 'sqlite:./data/payment.db' },
+    SLUICE_BROKER: { type: 'string', default: 'sqlite:./data/bus.db' },
     SLUICE_ADMIN_TOKEN: { type: 'string', default: '' },
     SLUICE_SERVICE_TOKEN: { type: 'string', default: 'dev-service-token' },
     /** Charges above this many minor units are declined (`amount_over_limit`). */

@@ -1,31 +1,7 @@
-import { messagingError } from '../message-validation.js';
-import { MessagingReasons } from '../reasons.js';
-import type { DeadLetter, DeadLetterFilter, DeadLetterStore, Priority } from '../transport.js';
+import { assertDeadLetterFilter as checkFilter } from '../dead-letter-filter.js';
+import type { DeadLetter, DeadLetterStore, Priority } from '../transport.js';
 import { type DeadLetterRow, EmbeddedStore } from './embedded-store.js';
 import { PRIORITY_NAME } from './schema.js';
-
-function checkFilter(filter: DeadLetterFilter & { limit?: number; offset?: number }): void {
-  const bad = (field: string, message: string) =>
-    messagingError('invalid_argument', MessagingReasons.INVALID_MESSAGE, `DLQ filter: ${field} ${message}`, [
-      { field, message },
-    ]);
-  if (typeof filter !== 'object' || filter === null) throw bad('filter', 'must be an object');
-  if (filter.topic !== undefined && typeof filter.topic !== 'string') throw bad('topic', 'must be a string');
-  if (filter.group !== undefined && typeof filter.group !== 'string') throw bad('group', 'must be a string');
-  if (
-    filter.ids !== undefined &&
-    (!Array.isArray(filter.ids) || filter.ids.some((i) => typeof i !== 'string'))
-  )
-    throw bad('ids', 'must be an array of strings');
-  if (filter.ids !== undefined && filter.ids.length > 10_000) throw bad('ids', 'at most 10 000');
-  if (
-    filter.limit !== undefined &&
-    !(Number.isInteger(filter.limit) && filter.limit >= 1 && filter.limit <= 10_000)
-  )
-    throw bad('limit', 'must be an integer from 1 to 10 000');
-  if (filter.offset !== undefined && !(Number.isInteger(filter.offset) && filter.offset >= 0))
-    throw bad('offset', 'must be an integer >= 0');
-}
 
 function toDeadLetter(r: DeadLetterRow): DeadLetter {
   return {

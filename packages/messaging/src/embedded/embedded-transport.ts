@@ -1,4 +1,10 @@
-import { assertName, assertPublishable, closedError, messagingError } from '../message-validation.js';
+import {
+  assertName,
+  assertPublishable,
+  closedError,
+  messagingError,
+  positiveIntOption as positiveInt,
+} from '../message-validation.js';
 import { MessagingReasons } from '../reasons.js';
 import type {
   ConsumeOptions,
@@ -41,14 +47,6 @@ export interface EmbeddedTransportOptions {
 
 const DEFAULT_PREFETCH = 10;
 const DEFAULT_LEASE_MS = 10_000;
-
-function positiveInt(field: string, value: unknown, max: number): number {
-  if (!(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max))
-    throw messagingError('invalid_argument', MessagingReasons.INVALID_MESSAGE, `${field} must be 1..${max}`, [
-      { field, message: `must be an integer from 1 to ${max}` },
-    ]);
-  return value as number;
-}
 
 /**
  * The embedded transport: a durable log in one SQLite file (WAL) shared by the

@@ -76,7 +76,5 @@ CREATE TABLE IF NOT EXISTS sluice_doorbells (
 ) WITHOUT ROWID;
 `;
 
-/** Priorities as stored: smaller is handed out first. */
-export const PRIORITY_RANK = { high: 0, normal: 1, low: 2 } as const;
-/** The inverse of {@link PRIORITY_RANK}. */
-export const PRIORITY_NAME = ['high', 'normal', 'low'] as const;
+/** Priorities as stored: smaller is handed out first (shared with the PostgreSQL transport). */
+export { PRIORITY_NAME, PRIORITY_RANK } from '../priority-rank.js';

@@ -4,14 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../conformance/conformance-helpers.js';
 import { createSqliteInbox } from '../inbox/sqlite-inbox.js';
-import { type SqliteWorld, sqliteWorld } from './outbox.test-support.js';
+import { pgSchema, type SqliteWorld, sqliteWorld } from './outbox.test-support.js';
 import { createOutboxRelay } from './outbox-relay.js';
+import { createPgOutbox } from './pg-outbox.js';
 import { createSqliteOutbox } from './sqlite-outbox.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..', '..');
 
-function spawnService(w: SqliteWorld, mode: 'commit' | 'publish', count: number) {
+function spawnService(w: SqliteWorld, mode: 'commit' | 'publish', count: number, target?: string) {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -19,7 +20,7 @@ function spawnService(w: SqliteWorld, mode: 'commit' | 'publish', count: number)
       '--import',
       'tsx',
       path.join(here, 'outbox-child.ts'),
-      path.join(w.dir, 'service.db'),
+      target ?? path.join(w.dir, 'service.db'),
       w.busUrl,
       mode,
       String(count),
@@ -105,6 +106,22 @@ describe('outbox crash safety (a real child process, SIGKILL)', () => {
     expect(w.db.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 5 });
   });
 
+  it('a running relay finds rows another process commits by its adaptive poll', async () => {
+    const w = await sqliteWorld();
+    cleanups.push(w.dispose);
+    const inventory = await consumer(w);
+    const relay = createOutboxRelay({ outbox: createSqliteOutbox(w.db), bus: w.bus, pollMs: 200 });
+    cleanups.push(() => relay.stop());
+    await relay.start(); // before the table even exists: the child installs it
+    const service = spawnService(w, 'commit', 3);
+    cleanups.push(async () => {
+      service.child.kill('SIGKILL');
+    });
+    await waitFor('every effect', () => inventory.effects().length === 3, 30_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${service.stderr()}`);
+    });
+  });
+
   it('a relay killed between publish and mark: the events are published again after its lease, and the inbox keeps one effect each', async () => {
     const w = await sqliteWorld();
     cleanups.push(w.dispose);
@@ -136,5 +153,55 @@ describe('outbox crash safety (a real child process, SIGKILL)', () => {
     );
     await waitFor('the redeliveries', () => inventory.seen.deliveries === 8);
     expect(inventory.effects()).toEqual(committed.sort().map((order_id) => ({ order_id, n: 1 })));
+  });
+
+  it('PostgreSQL: a service killed after committing, and a relay killed between publish and mark: nothing lost, one effect each', async () => {
+    const w = await sqliteWorld();
+    cleanups.push(w.dispose);
+    const db = await pgSchema();
+    cleanups.push(db.dispose);
+    const inventory = await consumer(w);
+    const run = async (mode: 'commit' | 'publish') => {
+      const service = spawnService(w, mode, 3, `postgres:${db.schema}`);
+      cleanups.push(async () => {
+        service.child.kill('SIGKILL');
+      });
+      await waitFor(
+        mode,
+        () => service.lines.some((l) => (mode === 'commit' ? l.ready : l.published)),
+        30_000,
+      ).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${service.stderr()}`);
+      });
+      service.child.kill('SIGKILL');
+      await service.exited;
+      return service.lines.flatMap((l) => (typeof l.committed === 'string' ? [l.committed] : []));
+    };
+    const committed = [...(await run('commit')), ...(await run('publish'))];
+    expect(committed).toHaveLength(6);
+    const unsent = async () =>
+      Number(
+        (await db.pool.query(`SELECT count(*) AS n FROM "${db.schema}".sluice_outbox WHERE sent_at IS NULL`))
+          .rows[0]?.n,
+      );
+    expect(await unsent()).toBe(6);
+
+    const relay = createOutboxRelay({
+      outbox: createPgOutbox({ schema: db.schema }),
+      bus: w.bus,
+      pool: db.pool,
+    });
+    cleanups.push(() => relay.stop());
+    await relay.start();
+    await waitFor('the outbox drained', async () => (await unsent()) === 0);
+    await waitFor('every effect', () => inventory.effects().length === 6);
+    await waitFor('settled', async () =>
+      (await w.bus.stats('order.placed')).every((g) => g.pending + g.inFlight === 0),
+    );
+    expect(inventory.effects()).toEqual(committed.sort().map((order_id) => ({ order_id, n: 1 })));
+    expect(inventory.seen.deliveries).toBeGreaterThan(6); // the killed relay had published some already
+    expect(Number((await db.pool.query(`SELECT count(*) AS n FROM "${db.schema}".orders`)).rows[0]?.n)).toBe(
+      6,
+    );
   });
 });

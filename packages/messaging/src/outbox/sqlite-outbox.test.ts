@@ -1,9 +1,9 @@
 import { constant } from '@sluice/resilience';
 import { createVirtualClock } from '@sluice/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rejectionOf, waitFor } from '../conformance/conformance-helpers.js';
+import { gate, rejectionOf, waitFor } from '../conformance/conformance-helpers.js';
 import { collect, failingPublishes, type SqliteWorld, sqliteWorld, thing } from './outbox.test-support.js';
-import type { OutboxErrorEvent } from './outbox-relay.js';
+import type { OutboxErrorEvent, OutboxPublishedEvent } from './outbox-relay.js';
 import { createOutboxRelay } from './outbox-relay.js';
 import { createSqliteOutbox } from './sqlite-outbox.js';
 
@@ -44,7 +44,11 @@ describe('createSqliteOutbox + createOutboxRelay', () => {
     expect(w.db.prepare('SELECT id FROM orders').all()).toEqual([{ id: 'o-1' }]);
 
     const relay = createOutboxRelay({ outbox, bus: w.bus });
+    const published: OutboxPublishedEvent[] = [];
+    const dispose = relay.onPublished((e) => published.push(e));
     expect(await relay.flush()).toEqual({ published: 1, failed: 0 });
+    expect(published).toEqual([{ topic: TOPIC, ids: [placed.id] }]);
+    dispose();
     await waitFor('the delivery', () => got.ids.length === 1);
     expect(got.ids).toEqual([placed.id]);
     const row = w.db.prepare('SELECT sent_at, attempts, lease_owner FROM sluice_outbox').get() as {
@@ -288,6 +292,42 @@ describe('createSqliteOutbox + createOutboxRelay', () => {
     expect(clock.now() - (failed[0]?.retryAt ?? 0)).toBeGreaterThanOrEqual(0);
   });
 
+  it('stops gracefully: the round in flight is published and marked before stop resolves, and nothing starts after', async () => {
+    const w = await world();
+    const outbox = createSqliteOutbox(w.db);
+    outbox.install();
+    const release = gate();
+    let calls = 0;
+    const relay = createOutboxRelay({
+      outbox,
+      bus: {
+        async publishBatch(entries) {
+          calls++;
+          await release.promise;
+          await w.bus.publishBatch(entries);
+        },
+      },
+    });
+    await relay.start();
+    outbox.add([thing('a')]);
+    await waitFor('the publish in flight', () => calls === 1);
+    let stopped = false;
+    const stopping = relay.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stopped).toBe(false);
+    release.open();
+    await stopping;
+    expect(w.db.prepare('SELECT count(*) AS n FROM sluice_outbox WHERE sent_at IS NULL').get()).toEqual({
+      n: 0,
+    });
+    outbox.add([thing('b')]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(1);
+    expect(await relay.flush()).toEqual({ published: 1, failed: 0 }); // flush still works after stop
+  });
+
   it('two relays on one outbox publish every row once, in order per key', async () => {
     const w = await world();
     const outbox = createSqliteOutbox(w.db);
@@ -361,10 +401,17 @@ describe('createSqliteOutbox + createOutboxRelay', () => {
     await relay.flush();
     expect(count()).toBe(0);
 
-    const eager = createOutboxRelay({ outbox, bus: w.bus, retentionMs: 0 });
-    outbox.add([thing('c')]);
+    // A relay may be created before the table exists.
+    const eager = createOutboxRelay({
+      outbox: createSqliteOutbox(w.db, { table: 'later' }),
+      bus: w.bus,
+      retentionMs: 0,
+    });
+    const later = createSqliteOutbox(w.db, { table: 'later' });
+    later.install();
+    later.add([thing('c')]);
     expect(await eager.flush()).toEqual({ published: 1, failed: 0 });
-    expect(count()).toBe(0);
+    expect((w.db.prepare('SELECT count(*) AS n FROM later').get() as { n: number }).n).toBe(0);
   });
 
   it('refuses bad relay options', async () => {
