@@ -37,29 +37,30 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** The real product service as a child process, on its own SQLite file. */
-export async function startProductService(
-  dir: string,
-  fixedPort?: number,
-): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = fixedPort ?? (await freePort());
+/** A shop service started as a child process (its own `main.ts`). */
+export interface ServiceProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `services/<name>/src/main.ts` as a child process and waits for `/readyz`. */
+export async function startServiceProcess(
+  name: string,
+  env: Record<string, string>,
+  port: number,
+): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=sluice-source', '--import', 'tsx', path.join(root, 'services/product/src/main.ts')],
+    ['--conditions=sluice-source', '--import', 'tsx', path.join(root, `services/${name}/src/main.ts`)],
     {
       cwd: root,
-      env: {
-        ...process.env,
-        PRODUCT_PORT: String(port),
-        HOST: '127.0.0.1',
-        SLUICE_DB: `sqlite:${path.join(dir, 'product.db')}`,
-        LOG_LEVEL: 'warn',
-      },
+      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  await until(async () => (await fetch(`${url}/readyz`)).ok, 60_000, 'the product service');
+  await until(async () => (await fetch(`${url}/readyz`)).ok, 60_000, `the ${name} service`);
   return {
     url,
     child,
@@ -70,6 +71,31 @@ export async function startProductService(
       await exited;
     },
   };
+}
+
+/** The real product service as a child process, on its own SQLite file. */
+export async function startProductService(dir: string, fixedPort?: number): Promise<ServiceProcess> {
+  const port = fixedPort ?? (await freePort());
+  return startServiceProcess(
+    'product',
+    { PRODUCT_PORT: String(port), SLUICE_DB: `sqlite:${path.join(dir, 'product.db')}` },
+    port,
+  );
+}
+
+/** The real order service as a child process (its own SQLite file, the embedded broker in `dir`). */
+export async function startOrderService(dir: string, productUrl: string): Promise<ServiceProcess> {
+  const port = await freePort();
+  return startServiceProcess(
+    'order',
+    {
+      ORDER_PORT: String(port),
+      SLUICE_DB: `sqlite:${path.join(dir, 'order.db')}`,
+      SLUICE_BROKER: `sqlite:${path.join(dir, 'bus.db')}`,
+      PRODUCT_URL: productUrl,
+    },
+    port,
+  );
 }
 
 /** An order as the order service's REST API answers (fixture data). */
@@ -98,9 +124,10 @@ const orderSdl = parse(`
 `);
 
 /**
- * A stand-in for the order service (its composition root is not on this
- * branch yet): its REST routes and its subgraph over an in-memory map, on a
- * real `@sluice/http` server, recording what reached it.
+ * A stand-in for the order service where a test must script it (statuses
+ * changed at will, 50-line orders the real one refuses, every request
+ * recorded): its REST routes and its subgraph over an in-memory map, on a
+ * real `@sluice/http` server. `real-order.test.ts` runs the real one.
  */
 export async function startOrderFixture() {
   const orders = new Map<string, FixtureOrder>();
