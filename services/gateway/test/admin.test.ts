@@ -59,6 +59,11 @@ describe('gateway operator API', () => {
       sagaId: (request.params as { id: string }).id,
       state: 'running',
     }));
+    orchestrator.post('/admin/sagas/:id/resolve', async (request) => ({
+      sagaId: (request.params as { id: string }).id,
+      state: 'resolved',
+      note: (request.body as { note: string }).note,
+    }));
     const orchestratorUrl = await orchestrator.listen({ port: 0, host: '127.0.0.1' });
     gw = await startGateway(dir, {
       PRODUCT_URL: product.url,
@@ -210,11 +215,17 @@ describe('gateway operator API', () => {
       sagaId: 's1',
       state: 'running',
     });
+    const resolved = await call('/api/v1/admin/sagas/s1/resolve', {
+      method: 'POST',
+      body: JSON.stringify({ note: 'refunded by hand' }),
+    });
+    expect(await json(resolved)).toEqual({ sagaId: 's1', state: 'resolved', note: 'refunded by hand' });
     const sagaOnly = sagaCalls.filter((c) => c.url.startsWith('/admin/sagas'));
     expect(sagaOnly.map((c) => c.url)).toEqual([
       '/admin/sagas?state=needs_attention',
       '/admin/sagas/s1',
       '/admin/sagas/s1/retry',
+      '/admin/sagas/s1/resolve',
     ]);
     expect(sagaOnly.every((c) => c.authorization === `Bearer ${ADMIN_TOKEN}`)).toBe(true);
   });

@@ -209,7 +209,7 @@ export function adminRoutes(app: HttpServer, deps: AdminRoutesDeps): void {
     {
       schema: {
         querystring: Type.Object(
-          { state: Type.Optional(Name), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+          { state: Type.Optional(Name), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) },
           { additionalProperties: false },
         ),
       },
@@ -226,14 +226,27 @@ export function adminRoutes(app: HttpServer, deps: AdminRoutesDeps): void {
     const path = `/admin/sagas/${encodeURIComponent(request.params.id)}`;
     return (await deps.services.orchestrator.get(path, call(request))).body;
   });
-  app.post(
-    '/api/v1/admin/sagas/:id/retry',
-    { schema: { params: Type.Object({ id: Id }) } },
-    async (request) => {
-      const path = `/admin/sagas/${encodeURIComponent(request.params.id)}/retry`;
-      return (await deps.services.orchestrator.post(path, {}, call(request))).body;
-    },
-  );
+  // retry (optional `{ note }`) and resolve (`{ note }`): the body goes through as given.
+  for (const action of ['retry', 'resolve'] as const) {
+    app.post(
+      `/api/v1/admin/sagas/:id/${action}`,
+      {
+        schema: {
+          params: Type.Object({ id: Id }),
+          body: Type.Optional(
+            Type.Object(
+              { note: Type.Optional(Type.String({ maxLength: 500 })) },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+      },
+      async (request) => {
+        const path = `/admin/sagas/${encodeURIComponent(request.params.id)}/${action}`;
+        return (await deps.services.orchestrator.post(path, request.body ?? {}, call(request))).body;
+      },
+    );
+  }
 
   // --- status (what the dashboard polls) ---------------------------------------
   app.get('/api/v1/admin/status', async (request) => {
