@@ -6,7 +6,7 @@ import { graphqlGatewayRoute } from './api/graphql.route.js';
 import { orderEventsRoute } from './api/order-events.route.js';
 import { createOrderStatusFeed, type OrderStatusFeed } from './application/order-status-feed.js';
 import type { GatewayConfig } from './config.js';
-import { loadJwtSecret } from './dev-token.js';
+import { jwtSecretFile, loadJwtSecret } from './dev-token.js';
 import { brokerHandle } from './infrastructure/broker.js';
 import { createDownstreams } from './infrastructure/downstreams.js';
 import { createFederationGateway, type FederationGateway } from './infrastructure/federation-gateway.js';
@@ -28,7 +28,7 @@ export interface GatewayService extends ServiceRuntime {
   /** Resolves once the GraphQL subgraphs are composed (never rejects; retries until shutdown). */
   readonly composed: Promise<void>;
   readonly statusFeed: OrderStatusFeed;
-  /** The JWT secret in use (from `SLUICE_JWT_SECRET` or `<data>/jwt-secret`). */
+  /** The JWT secret in use (from `SLUICE_JWT_SECRET` or its file). */
   readonly jwtSecret: string;
 }
 
@@ -43,7 +43,7 @@ export async function createGatewayService(
     logLevel: config.LOG_LEVEL,
     ...(config.SLUICE_ADMIN_TOKEN ? { adminToken: config.SLUICE_ADMIN_TOKEN } : {}),
   });
-  const jwtSecret = loadJwtSecret(config.SLUICE_JWT_SECRET, config.SLUICE_DATA_DIR);
+  const jwtSecret = loadJwtSecret(config.SLUICE_JWT_SECRET, jwtSecretFile(config));
   const reports: { downstream: string; policy: { metrics(): unknown; describe?(): unknown } }[] = [];
   const services = createDownstreams(
     {

@@ -14,8 +14,10 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
       NOTIFICATION_URL: { type: 'string', default: 'http://127.0.0.1:8085', pattern: /^https?:\/\// },
       ORCHESTRATOR_URL: { type: 'string', default: 'http://127.0.0.1:8086', pattern: /^https?:\/\// },
       SLUICE_BROKER: { type: 'string', default: 'sqlite:./data/bus.db' },
-      /** Empty: read (or create) a random secret in `./data/jwt-secret`. */
+      /** Empty: read (or create) a random secret in `SLUICE_JWT_SECRET_FILE`. */
       SLUICE_JWT_SECRET: { type: 'string', default: '' },
+      /** Empty: `<SLUICE_DATA_DIR>/jwt-secret`. */
+      SLUICE_JWT_SECRET_FILE: { type: 'string', default: '' },
       SLUICE_ADMIN_TOKEN: { type: 'string', default: '' },
       SLUICE_DATA_DIR: { type: 'string', default: './data' },
       LOG_LEVEL: {

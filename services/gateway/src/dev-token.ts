@@ -12,19 +12,18 @@ export function issueDevToken(secret: string): Promise<string> {
 }
 
 /**
- * The JWT secret: `configured` if set, else the one kept in
- * `<dataDir>/jwt-secret`, created (32 random bytes, hex, mode 0600) on first use.
+ * The JWT secret: `configured` if set, else the one kept in `file`, created
+ * (32 random bytes, hex, mode 0600) on first use.
  */
-export function loadJwtSecret(configured: string, dataDir: string): string {
+export function loadJwtSecret(configured: string, file: string): string {
   if (configured) return configured;
-  const file = path.join(dataDir, 'jwt-secret');
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
     if (existing) return existing;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const secret = randomBytes(32).toString('hex');
   try {
     // 'wx': two processes starting at once keep the first secret written.
@@ -34,6 +33,11 @@ export function loadJwtSecret(configured: string, dataDir: string): string {
     throw err;
   }
   return secret;
+}
+
+/** Where the JWT secret is kept: `SLUICE_JWT_SECRET_FILE`, else `<SLUICE_DATA_DIR>/jwt-secret`. */
+export function jwtSecretFile(config: { SLUICE_JWT_SECRET_FILE: string; SLUICE_DATA_DIR: string }): string {
+  return config.SLUICE_JWT_SECRET_FILE || path.join(config.SLUICE_DATA_DIR, 'jwt-secret');
 }
 
 /** Issues the dev token and writes it to `<dataDir>/dev-token`; returns it. */

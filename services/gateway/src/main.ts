@@ -10,7 +10,9 @@ service.logger.info(
   { url, graphql: `${url}/graphql`, devTokenFile: `${config.SLUICE_DATA_DIR}/dev-token` },
   'gateway ready',
 );
-process.stdout.write(
-  `\nGateway: ${url}  (GraphQL ${url}/graphql)\nDev token (admin, 30 days; also in ${config.SLUICE_DATA_DIR}/dev-token):\n${token}\n\n`,
-);
+// Alone in a terminal, say how to get in; under `npm start` the supervisor prints the banner.
+if (process.stdout.isTTY)
+  process.stdout.write(
+    `\nGateway: ${url}  (GraphQL ${url}/graphql)\nDev token (admin, 30 days; also in ${config.SLUICE_DATA_DIR}/dev-token):\n${token}\n\n`,
+  );
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void service.shutdown());

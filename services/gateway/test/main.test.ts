@@ -29,7 +29,7 @@ describe('gateway main (a real process)', () => {
     for (const fn of cleanup.reverse()) await fn();
   });
 
-  it('prints and writes a dev token, stays unready until the subgraphs answer, then serves GraphQL', async () => {
+  it('writes a dev token, stays unready until the subgraphs answer, then serves GraphQL', async () => {
     const [gatewayPort, productPort] = await Promise.all([freePort(), freePort()]);
     const order = await startOrderFixture();
     cleanup.push(() => order.close());
@@ -48,9 +48,9 @@ describe('gateway main (a real process)', () => {
       }
     });
     const url = `http://127.0.0.1:${gatewayPort}`;
-    await until(() => child.out().includes('Dev token'), 60_000, 'the dev token to be printed');
+    await until(() => fs.existsSync(path.join(dir, 'dev-token')), 60_000, 'the dev token to be written');
+    await until(async () => (await fetch(`${url}/healthz`)).ok, 60_000, 'the gateway to listen');
     const token = fs.readFileSync(path.join(dir, 'dev-token'), 'utf8').trim();
-    expect(child.out()).toContain(token);
     const claims = decodeJwt(token);
     expect(claims).toMatchObject({ sub: 'dev', role: 'admin' });
     expect((claims.exp as number) - (claims.iat as number)).toBe(30 * 24 * 3600);
@@ -96,15 +96,18 @@ describe('gateway main (a real process)', () => {
         await done;
       }
     });
-    await until(() => again.out().includes('Dev token'), 60_000, 'the restarted gateway');
+    await until(async () => (await fetch(`${url}/healthz`)).ok, 60_000, 'the restarted gateway');
     const products = await fetch(`${url}/api/v1/products`, { headers: { authorization: `Bearer ${token}` } });
     expect(products.status).toBe(200);
   }, 120_000);
 
-  it('issue-dev-token prints a token signed with the configured secret', async () => {
+  it('issue-dev-token prints a token signed with the secret of SLUICE_JWT_SECRET_FILE (as npm start runs it)', async () => {
+    const secretFile = path.join(dir, 'elsewhere', 'secret');
+    fs.mkdirSync(path.dirname(secretFile), { recursive: true });
+    fs.writeFileSync(secretFile, 'file-secret-0123456789abcdef0123456789\n');
     const child = run(script('issue-dev-token.ts'), {
       SLUICE_DATA_DIR: dir,
-      SLUICE_JWT_SECRET: 'configured-secret-0123456789abcdef',
+      SLUICE_JWT_SECRET_FILE: secretFile,
     });
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).toBe(0);
@@ -112,7 +115,7 @@ describe('gateway main (a real process)', () => {
     const { jwtVerify } = await import('jose');
     const { payload } = await jwtVerify(
       token,
-      new TextEncoder().encode('configured-secret-0123456789abcdef'),
+      new TextEncoder().encode('file-secret-0123456789abcdef0123456789'),
     );
     expect(payload).toMatchObject({ sub: 'dev', role: 'admin' });
     expect(fs.readFileSync(path.join(dir, 'dev-token'), 'utf8').trim()).toBe(token);
