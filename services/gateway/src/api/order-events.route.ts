@@ -78,7 +78,10 @@ export function orderEventsRoute(app: HttpServer, options: OrderEventsOptions): 
             'x-request-id': String(request.id),
           });
           res.write('retry: 2000\n\n');
-          heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+          // A client that stops reading gets no more heartbeats queued behind its full socket.
+          heartbeat = setInterval(() => {
+            if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
+          }, heartbeatMs);
           heartbeat.unref();
         };
         const send = (s: OrderStatus) => {
