@@ -38,12 +38,10 @@ describe('gateway operator API', () => {
     });
 
   beforeAll(async () => {
-    process.env.SLUICE_ADMIN_TOKEN = ADMIN_TOKEN; // inherited by the product process
-    try {
-      [product, order] = await Promise.all([startProductService(dir), startOrderFixture()]);
-    } finally {
-      delete process.env.SLUICE_ADMIN_TOKEN;
-    }
+    [product, order] = await Promise.all([
+      startProductService(dir, undefined, { SLUICE_ADMIN_TOKEN: ADMIN_TOKEN }),
+      startOrderFixture(),
+    ]);
     // A stand-in orchestrator with the operator routes' shapes (the lead adds the real ones).
     orchestrator = await createHttpServer({ openapi: false });
     orchestrator.addHook('onRequest', async (request) => {

@@ -74,11 +74,15 @@ export async function startServiceProcess(
 }
 
 /** The real product service as a child process, on its own SQLite file. */
-export async function startProductService(dir: string, fixedPort?: number): Promise<ServiceProcess> {
+export async function startProductService(
+  dir: string,
+  fixedPort?: number,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const port = fixedPort ?? (await freePort());
   return startServiceProcess(
     'product',
-    { PRODUCT_PORT: String(port), SLUICE_DB: `sqlite:${path.join(dir, 'product.db')}` },
+    { PRODUCT_PORT: String(port), SLUICE_DB: `sqlite:${path.join(dir, 'product.db')}`, ...env },
     port,
   );
 }
