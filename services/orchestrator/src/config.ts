@@ -7,8 +7,12 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     HOST: { type: 'string', default: '127.0.0.1' },
     SLUICE_DB: { type: 'string', default: 'sqlite:./data/orchestrator.db' },
     SLUICE_BROKER: { type: 'string', default: 'sqlite:./data/bus.db' },
-    /** `orchestration` (this service drives the order saga) or `choreography` (it stays idle). */
-    SLUICE_SAGA_MODE: { type: 'enum', values: ['orchestration', 'choreography'], default: 'orchestration' },
+    /**
+     * `orchestration`: this service drives the order saga. (`choreography`, the
+     * same flow by events alone, is not built yet and is refused at start
+     * rather than leaving every order pending.)
+     */
+    SLUICE_SAGA_MODE: { type: 'enum', values: ['orchestration'], default: 'orchestration' },
     INVENTORY_GRPC: { type: 'string', default: '127.0.0.1:50051' },
     PAYMENT_GRPC: { type: 'string', default: '127.0.0.1:50052' },
     ORDER_URL: { type: 'string', default: 'http://127.0.0.1:8082' },
