@@ -88,8 +88,11 @@ describe('RabbitMQ transport reconnection', () => {
       ['r-1', 1],
       ['r-1', 2],
     ]);
-    expect(settleErrors).toHaveLength(1);
-    expect(settleErrors[0]).toMatchObject({ code: 'unavailable', reason: 'MESSAGING_TRANSPORT_UNAVAILABLE' });
+    // Settling a delivery of the lost channel does nothing (decision 017: a settle after the lease lapsed is a
+    // no-op); depending on when the loss is noticed it resolves or says the transport was unavailable.
+    expect(settleErrors.length).toBeLessThanOrEqual(1);
+    for (const e of settleErrors)
+      expect(e).toMatchObject({ code: 'unavailable', reason: 'MESSAGING_TRANSPORT_UNAVAILABLE' });
     await waitFor(async () => (await t.stats('resilient'))[0]?.pending === 0, 'an empty group');
   });
 
