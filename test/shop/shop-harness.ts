@@ -21,9 +21,11 @@ export async function freePort(): Promise<number> {
 export interface RunningShop {
   readonly dataDir: string;
   readonly urls: Record<
-    'product' | 'order' | 'inventory' | 'payment' | 'notification' | 'orchestrator',
+    'product' | 'order' | 'inventory' | 'payment' | 'notification' | 'orchestrator' | 'gateway',
     string
   >;
+  /** The dev token `npm start` wrote to `<data>/dev-token`. */
+  readonly token: string;
   readonly log: () => string;
   /** The pid of one service's process (read from the supervisor's children). */
   pidOf(service: string): number | undefined;
@@ -74,12 +76,15 @@ export async function startShop(env: Record<string, string> = {}): Promise<Runni
     await new Promise((r) => setTimeout(r, 100));
   }
   if (output.includes('not ready after')) throw new Error(`a service did not get ready:\n${output}`);
-  const urls = Object.fromEntries(
-    names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]),
-  ) as RunningShop['urls'];
+  const urls = {
+    ...Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`])),
+    gateway: `http://127.0.0.1:${portEnv.GATEWAY_PORT}`,
+  } as RunningShop['urls'];
+  const token = fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim();
   return {
     dataDir,
     urls,
+    token,
     log: () => output,
     pidOf(service) {
       const out = fs

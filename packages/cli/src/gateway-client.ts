@@ -47,7 +47,7 @@ export class GatewayClient {
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     options: { body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<{ status: number; body: T }> {
+  ): Promise<{ status: number; body: T; headers: Record<string, string | string[] | undefined> }> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -77,7 +77,7 @@ export class GatewayClient {
         retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
       });
     }
-    return { status: res.statusCode, body: parsed as T };
+    return { status: res.statusCode, body: parsed as T, headers: res.headers };
   }
 
   close(): Promise<void> {

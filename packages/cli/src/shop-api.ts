@@ -42,7 +42,8 @@ export class ShopApi {
       body,
       headers: { 'idempotency-key': idempotencyKey },
     });
-    return { ...r.body, replayed: r.status !== 202 };
+    // A retried request with the same key gets the first answer again, marked `Idempotent-Replayed: true`.
+    return { ...r.body, replayed: r.headers['idempotent-replayed'] === 'true' };
   }
 
   order(id: string) {
