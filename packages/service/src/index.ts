@@ -18,20 +18,19 @@ export { createFaultInjector, parseFaultSpec } from './fault-injection.js';
 export type { GraphqlRouteOptions } from './graphql-route.js';
 export { graphqlRoute } from './graphql-route.js';
 export type { Migration } from './migrations.js';
-export { loadMigrations, migratePostgres, migrateSqlite } from './migrations.js';
+export { assertSchemaName, loadMigrations, migratePostgres, migrateSqlite } from './migrations.js';
 export { isUniqueViolation, withPgTransaction } from './pg-transaction.js';
 export type { ServiceReason } from './reasons.js';
 export { ServiceReasons } from './reasons.js';
 export type { ServiceDatabase, ServiceDatabaseOptions } from './service-database.js';
 export { openServiceDatabase } from './service-database.js';
 export type {
-  HandledMark,
-  PgTransactionHooks,
+  PgEventWriter,
   ServiceMessaging,
   ServiceMessagingOptions,
-  SqliteTransactionHooks,
+  SqliteEventWriter,
 } from './service-messaging.js';
-export { DuplicateEventError, openServiceMessaging } from './service-messaging.js';
+export { openServiceMessaging } from './service-messaging.js';
 export type { ServiceRuntime, ServiceRuntimeOptions } from './service-runtime.js';
 export { createServiceRuntime } from './service-runtime.js';
 export type { ProcessSpec, ProcessStatus, Supervisor, SupervisorOptions } from './supervisor.js';

@@ -57,6 +57,14 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
 }
 
 /**
+ * Throws unless `schema` is a plain lower-case SQL identifier (≤ 63 bytes), so
+ * it can be spliced into SQL text (`${schema}.orders`) safely.
+ */
+export function assertSchemaName(schema: string): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+}
+
+/**
  * Applies the migrations a PostgreSQL schema has not seen. Creates the schema
  * if needed and runs everything under a transaction-scoped advisory lock on
  * the schema name, so concurrent starters apply each migration once. The
@@ -68,7 +76,7 @@ export async function migratePostgres(
   schema: string,
   migrations: readonly Migration[],
 ): Promise<number[]> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  assertSchemaName(schema);
   const client = await pool.connect();
   const applied: number[] = [];
   try {

@@ -52,10 +52,8 @@ export async function createOrderService(config: OrderConfig): Promise<ServiceRu
   });
   const store: OrderStore =
     database.kind === 'sqlite'
-      ? new SqliteOrderStore(database.db, (events) => messaging.sqlite?.writeEvents(events))
-      : new PgOrderStore(database.pool, database.schema, (client, events) =>
-          messaging.postgres!.writeEvents(client, events),
-        );
+      ? new SqliteOrderStore(database.db, messaging.sqliteEvents!)
+      : new PgOrderStore(database.pool, database.schema, messaging.pgEvents!);
 
   const products = createHttpClient({
     origin: config.PRODUCT_URL,

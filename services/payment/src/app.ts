@@ -45,10 +45,8 @@ export async function createPaymentService(config: PaymentConfig): Promise<Payme
   });
   const store: PaymentStore =
     database.kind === 'sqlite'
-      ? new SqlitePaymentStore(database.db, (events) => messaging.sqlite?.writeEvents(events))
-      : new PgPaymentStore(database.pool, database.schema, (client, events) =>
-          messaging.postgres!.writeEvents(client, events),
-        );
+      ? new SqlitePaymentStore(database.db, messaging.sqliteEvents!)
+      : new PgPaymentStore(database.pool, database.schema, messaging.pgEvents!);
   const deps = {
     store,
     processor: new SimulatedCardProcessor({ faults: rt.faults, amountLimit: config.AMOUNT_LIMIT }),

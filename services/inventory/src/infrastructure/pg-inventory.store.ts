@@ -1,5 +1,4 @@
-import type { EventEnvelope } from '@sluice/contracts';
-import { isUniqueViolation, withPgTransaction } from '@sluice/service';
+import { assertSchemaName, isUniqueViolation, type PgEventWriter, withPgTransaction } from '@sluice/service';
 import type pg from 'pg';
 import type {
   InventoryDecision,
@@ -9,9 +8,6 @@ import type {
 } from '../application/inventory.store.js';
 import type { Reservation, ReservationStatus, StockLine } from '../domain/reservation.js';
 import type { Stock } from '../domain/stock.js';
-
-/** Writes events into the outbox on the given client, inside its open transaction. */
-export type PgEventWriter = (client: pg.PoolClient, events: readonly EventEnvelope[]) => Promise<void>;
 
 interface ReservationRow {
   id: string;
@@ -37,7 +33,7 @@ export class PgInventoryStore implements InventoryStore {
     private readonly schema: string,
     private readonly writeEvents: PgEventWriter,
   ) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    assertSchemaName(schema);
   }
 
   async mutate<T>(

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@sluice/contracts';
+import type { SqliteEventWriter } from '@sluice/service';
 import type Database from 'better-sqlite3';
 import type {
   InventoryDecision,
@@ -8,9 +8,6 @@ import type {
 } from '../application/inventory.store.js';
 import type { Reservation, ReservationStatus, StockLine } from '../domain/reservation.js';
 import type { Stock } from '../domain/stock.js';
-
-/** Writes events into the outbox inside the current SQLite transaction. */
-export type SqliteEventWriter = (events: readonly EventEnvelope[]) => void;
 
 interface StockRow {
   product_id: string;

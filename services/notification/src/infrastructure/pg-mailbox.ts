@@ -1,3 +1,4 @@
+import { assertSchemaName } from '@sluice/service';
 import type pg from 'pg';
 import type { Mailbox } from '../application/send-email.use-case.js';
 import type { Email } from '../domain/email.js';
@@ -20,7 +21,7 @@ export class PgMailbox implements Mailbox {
     private readonly pool: pg.Pool,
     private readonly schema: string,
   ) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    assertSchemaName(schema);
   }
 
   async deliver(e: Email) {

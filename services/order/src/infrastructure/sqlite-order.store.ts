@@ -1,10 +1,8 @@
 import type { EventEnvelope } from '@sluice/contracts';
+import type { SqliteEventWriter } from '@sluice/service';
 import type Database from 'better-sqlite3';
 import type { OrderStore } from '../application/order.store.js';
 import type { Order, OrderLine, OrderStatus, StatusChange } from '../domain/order.js';
-
-/** Writes events into the outbox inside the current SQLite transaction. */
-export type SqliteEventWriter = (events: readonly EventEnvelope[]) => void;
 
 interface Row {
   id: string;

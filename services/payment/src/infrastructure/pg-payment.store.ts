@@ -1,11 +1,8 @@
 import type { EventEnvelope } from '@sluice/contracts';
-import { withPgTransaction } from '@sluice/service';
+import { assertSchemaName, type PgEventWriter, withPgTransaction } from '@sluice/service';
 import type pg from 'pg';
 import type { PaymentStore } from '../application/payment.store.js';
 import type { Payment, PaymentStatus } from '../domain/payment.js';
-
-/** Writes events into the outbox on the given client, inside its open transaction. */
-export type PgEventWriter = (client: pg.PoolClient, events: readonly EventEnvelope[]) => Promise<void>;
 
 interface Row {
   id: string;
@@ -30,7 +27,7 @@ export class PgPaymentStore implements PaymentStore {
     private readonly schema: string,
     private readonly writeEvents: PgEventWriter,
   ) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    assertSchemaName(schema);
   }
 
   async get(id: string) {

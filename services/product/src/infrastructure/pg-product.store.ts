@@ -1,4 +1,4 @@
-import { withPgTransaction } from '@sluice/service';
+import { assertSchemaName, withPgTransaction } from '@sluice/service';
 import type pg from 'pg';
 import type { ProductStore } from '../application/product.store.js';
 import type { Product } from '../domain/product.js';
@@ -18,7 +18,7 @@ export class PgProductStore implements ProductStore {
     private readonly pool: pg.Pool,
     private readonly schema: string,
   ) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    assertSchemaName(schema);
   }
 
   async list({ limit, after }: { limit: number; after?: string }) {
