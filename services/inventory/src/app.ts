@@ -64,10 +64,8 @@ export async function createInventoryService(config: InventoryConfig): Promise<I
   });
   const store: InventoryStore =
     database.kind === 'sqlite'
-      ? new SqliteInventoryStore(database.db, (events) => messaging.sqlite?.writeEvents(events))
-      : new PgInventoryStore(database.pool, database.schema, (client, events) =>
-          messaging.postgres!.writeEvents(client, events),
-        );
+      ? new SqliteInventoryStore(database.db, messaging.sqliteEvents!)
+      : new PgInventoryStore(database.pool, database.schema, messaging.pgEvents!);
   const watchers = new StockWatchers();
   const deps = {
     store,
@@ -92,7 +90,7 @@ export async function createInventoryService(config: InventoryConfig): Promise<I
   inventoryRoutes(rt.app, { store, reserveStock, settle, faults: rt.faults });
 
   // Reactions to the order flow (both saga modes): a confirmed order sells its reservation.
-  const reactions = new OrderFlowReactions({ settle, reserveStock });
+  const reactions = new OrderFlowReactions({ settle });
   const confirmed = await messaging.bus.subscribe(
     'order.confirmed',
     { group: 'inventory', prefetch: 16 },

@@ -102,25 +102,23 @@ export async function createOrchestratorService(config: OrchestratorConfig): Pro
   sagaAdminRoutes(rt.app, orchestrator);
   rt.app.readiness.add('saga store', () => orchestrator.list({ limit: 1 }));
 
-  let placed: Awaited<ReturnType<typeof messaging.bus.subscribe>> | undefined;
-  if (config.SLUICE_SAGA_MODE === 'orchestration') {
-    orchestrator.run();
-    // One saga per order: the saga id is the order's, so a redelivered event starts nothing new.
-    placed = await messaging.bus.subscribe<OrderSagaInput>(
-      'order.placed',
-      { group: 'orchestrator', prefetch: 32 },
-      async (event) => {
-        await orchestrator.start(saga, event.data, {
-          sagaId: orderSagaId(event.data.orderId),
-          correlationId: event.correlationid,
-          causationId: event.id,
-        });
-      },
-    );
-  }
+  // The config admits only orchestration mode today (choreography is refused at start).
+  orchestrator.run();
+  // One saga per order: the saga id is the order's, so a redelivered event starts nothing new.
+  const placed = await messaging.bus.subscribe<OrderSagaInput>(
+    'order.placed',
+    { group: 'orchestrator', prefetch: 32 },
+    async (event) => {
+      await orchestrator.start(saga, event.data, {
+        sagaId: orderSagaId(event.data.orderId),
+        correlationId: event.correlationid,
+        causationId: event.id,
+      });
+    },
+  );
 
   rt.onShutdown(async () => {
-    await placed?.stop();
+    await placed.stop();
     await orchestrator.close();
     inventoryChannel.close();
     paymentChannel.close();

@@ -1,5 +1,4 @@
 import type { EventEnvelope } from '@sluice/contracts';
-import type { ReserveStock } from './reserve-stock.use-case.js';
 import type { SettleReservation } from './settle-reservation.use-case.js';
 
 /** The idempotency key of an order's reservation, the same in both saga modes' reactions. */
@@ -12,7 +11,7 @@ export const reservationKeyOf = (orderId: string) => `${orderId}:reserve`;
  * reservation is found by the `reservationId` the event carries.
  */
 export class OrderFlowReactions {
-  constructor(private readonly deps: { settle: SettleReservation; reserveStock: ReserveStock }) {}
+  constructor(private readonly deps: { settle: SettleReservation }) {}
 
   async onOrderConfirmed(event: EventEnvelope<{ orderId: string; reservationId?: string }>): Promise<void> {
     if (event.data.reservationId) {
