@@ -96,14 +96,7 @@ export function buildProgram(io: Io): Command {
               placed,
               () => `order ${placed.id} ${placed.status}${placed.replayed ? ' (replayed)' : ''}`,
             );
-          const outcome = await orderScenarios(a).bind(null);
-          void outcome;
-          let view = await a.order(placed.id);
-          const end = Date.now() + 30_000;
-          while (view.status === 'pending' && Date.now() < end) {
-            await new Promise((r) => setTimeout(r, 100));
-            view = await a.order(placed.id);
-          }
+          const view = await a.awaitEnd(placed.id);
           print(view, () => `order ${view.id} ${view.status}${view.reason ? ` (${view.reason})` : ''}`);
         },
       ),

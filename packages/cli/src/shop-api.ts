@@ -50,6 +50,22 @@ export class ShopApi {
     return this.get<OrderView>(`/api/v1/orders/${encodeURIComponent(id)}`);
   }
 
+  /**
+   * Follows an order until it is confirmed or cancelled (GET with backoff,
+   * 20 ms doubling to 250 ms); returns it as last seen, still `pending` if
+   * `timeoutMs` passed first.
+   */
+  async awaitEnd(id: string, timeoutMs = 30_000): Promise<OrderView> {
+    const end = Date.now() + timeoutMs;
+    let wait = 20;
+    for (;;) {
+      const order = await this.order(id);
+      if (order.status !== 'pending' || Date.now() > end) return order;
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(250, wait * 2);
+    }
+  }
+
   orders(customerId: string) {
     return this.get<{ items: OrderView[] }>(`/api/v1/orders?customerId=${encodeURIComponent(customerId)}`);
   }

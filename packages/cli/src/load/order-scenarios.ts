@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isSluiceError } from '@sluice/errors';
-import type { OrderView, ShopApi } from '../shop-api.js';
+import type { ShopApi } from '../shop-api.js';
 import type { Scenario } from './order-mix.js';
 
 /** Options of {@link orderScenarios}. */
@@ -40,16 +40,9 @@ export function orderScenarios(api: ShopApi, options: ScenarioOptions = {}) {
   const pick = () => products[n++ % products.length] as string;
 
   const settle = async (id: string): Promise<string> => {
-    const end = Date.now() + settleTimeoutMs;
-    let wait = 20;
-    for (;;) {
-      const order: OrderView = await api.order(id);
-      if (order.status === 'confirmed') return 'confirmed';
-      if (order.status === 'cancelled') return `cancelled:${order.reason ?? 'unknown'}`;
-      if (Date.now() > end) return 'timeout';
-      await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(250, wait * 2);
-    }
+    const order = await api.awaitEnd(id, settleTimeoutMs);
+    if (order.status === 'pending') return 'timeout';
+    return order.status === 'confirmed' ? 'confirmed' : `cancelled:${order.reason ?? 'unknown'}`;
   };
 
   return async (scenario: Scenario, index: number): Promise<string> => {
