@@ -111,42 +111,29 @@ export async function rejectionOf(p: Promise<unknown>): Promise<{ code?: string;
   throw new Error('expected a rejection, but the call succeeded');
 }
 
-/** A consumer child process: it prints one JSON line per delivery and never settles one. */
-export interface ConsumerChild {
+/** A TypeScript script running in its own Node process, printing JSON lines on stdout. */
+export interface ScriptChild {
   readonly process: ChildProcess;
-  /** Lines the child printed (`{"ready":true}`, `{"id":…,"attempt":…}`). */
+  /** The JSON lines (objects) it printed so far, in order. */
   readonly lines: Array<Record<string, unknown>>;
   /** Everything it wrote to stderr, for failure messages. */
   stderr(): string;
+  /** SIGKILLs it unless it already exited. */
   kill(): void;
+  /** Resolves with the signal that ended it (null for a normal exit). */
+  readonly exited: Promise<NodeJS.Signals | null>;
 }
 
 /**
- * Spawns `consumer-child.ts` in a real Node process (tsx, `sluice-source`
- * condition): it opens `createTransport(url)` and consumes `topic` as a member of
- * `group` with `prefetch` 1 and the given lease, holding every delivery
- * forever, so the parent can SIGKILL it mid-handler.
+ * Runs `script` (a `.ts` file) in a real Node process through tsx with the
+ * `sluice-source` condition, from the repository root, collecting the JSON
+ * objects it prints one per line: the crash tests' child processes.
  */
-export function spawnConsumerChild(
-  url: string,
-  topic: string,
-  group: string,
-  leaseMs: number,
-): ConsumerChild {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=sluice-source',
-      '--import',
-      'tsx',
-      path.join(here, 'consumer-child.ts'),
-      url,
-      topic,
-      group,
-      String(leaseMs),
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export function spawnScriptChild(script: string, args: readonly string[]): ScriptChild {
+  const child = spawn(process.execPath, ['--conditions=sluice-source', '--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   let err = '';
   let buf = '';
@@ -163,6 +150,7 @@ export function spawnConsumerChild(
   child.stderr?.on('data', (chunk: string) => {
     err += chunk;
   });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
   return {
     process: child,
     lines,
@@ -170,5 +158,24 @@ export function spawnConsumerChild(
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
+    exited,
   };
+}
+
+/** A consumer child process: it prints one JSON line per delivery and never settles one. */
+export type ConsumerChild = ScriptChild;
+
+/**
+ * Spawns `consumer-child.ts` in a real Node process (tsx, `sluice-source`
+ * condition): it opens `createTransport(url)` and consumes `topic` as a member of
+ * `group` with `prefetch` 1 and the given lease, holding every delivery
+ * forever, so the parent can SIGKILL it mid-handler.
+ */
+export function spawnConsumerChild(
+  url: string,
+  topic: string,
+  group: string,
+  leaseMs: number,
+): ConsumerChild {
+  return spawnScriptChild(path.join(here, 'consumer-child.ts'), [url, topic, group, String(leaseMs)]);
 }

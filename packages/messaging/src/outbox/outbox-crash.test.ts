@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../conformance/conformance-helpers.js';
+import { spawnScriptChild, waitFor } from '../conformance/conformance-helpers.js';
 import { createSqliteInbox } from '../inbox/sqlite-inbox.js';
 import { pgSchema, type SqliteWorld, sqliteWorld } from './outbox.test-support.js';
 import { createOutboxRelay } from './outbox-relay.js';
@@ -10,41 +9,15 @@ import { createPgOutbox } from './pg-outbox.js';
 import { createSqliteOutbox } from './sqlite-outbox.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..', '..', '..');
 
 function spawnService(w: SqliteWorld, mode: 'commit' | 'publish', count: number, target?: string) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--conditions=sluice-source',
-      '--import',
-      'tsx',
-      path.join(here, 'outbox-child.ts'),
-      target ?? path.join(w.dir, 'service.db'),
-      w.busUrl,
-      mode,
-      String(count),
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  let buf = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    buf += chunk;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (c: string) => {
-    stderr += c;
-  });
-  const exited = new Promise<string | null>((r) => child.once('exit', (_code, signal) => r(signal)));
-  return { child, lines, stderr: () => stderr, exited };
+  const c = spawnScriptChild(path.join(here, 'outbox-child.ts'), [
+    target ?? path.join(w.dir, 'service.db'),
+    w.busUrl,
+    mode,
+    String(count),
+  ]);
+  return { child: c.process, lines: c.lines, stderr: c.stderr, exited: c.exited };
 }
 
 describe('outbox crash safety (a real child process, SIGKILL)', () => {

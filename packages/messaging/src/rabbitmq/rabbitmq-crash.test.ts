@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnScriptChild } from '../conformance/conformance-helpers.js';
 import type { Delivery } from '../transport.js';
 import { enc, RABBIT_URL, rabbitHarness, waitFor } from './rabbitmq.test-support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..', '..', '..');
 
 interface Child {
   readonly proc: ChildProcess;
@@ -15,32 +15,9 @@ interface Child {
 
 /** Starts crash-consumer.test-support.ts in a real Node process. */
 function startChild(prefix: string, topic: string, group: string, url = RABBIT_URL): Child {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--conditions=sluice-source',
-      '--import',
-      'tsx',
-      path.join(here, 'crash-consumer.test-support.ts'),
-      url,
-      prefix,
-      topic,
-      group,
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines: Child['lines'] = [];
-  let buf = '';
-  proc.stdout?.setEncoding('utf8');
-  proc.stdout?.on('data', (chunk: string) => {
-    buf += chunk;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      lines.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
-  children.push(proc);
-  return { proc, lines };
+  const c = spawnScriptChild(path.join(here, 'crash-consumer.test-support.ts'), [url, prefix, topic, group]);
+  children.push(c.process);
+  return { proc: c.process, lines: c.lines as Child['lines'] };
 }
 
 async function kill(child: Child): Promise<void> {
