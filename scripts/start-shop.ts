@@ -35,6 +35,13 @@ const shared = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   HOST: process.env.HOST ?? '127.0.0.1',
 };
+// The orchestrator refuses any other mode at start; say so once here instead of watching the supervisor restart it.
+if (shared.SLUICE_SAGA_MODE !== 'orchestration') {
+  console.error(
+    `SLUICE_SAGA_MODE=${shared.SLUICE_SAGA_MODE}: only orchestration is built so far (choreography is not).`,
+  );
+  process.exit(2);
+}
 const urls = {
   PRODUCT_URL: `http://127.0.0.1:${ports.product}`,
   ORDER_URL: `http://127.0.0.1:${ports.order}`,
